@@ -1,0 +1,54 @@
+"""structlog set-up shared by every process: JSON in production, console for ``make run``.
+
+Standard-library loggers (Dramatiq, uvicorn, botocore) are routed through the same
+processors, so every line has one shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+from jobs.settings import Settings
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
+
+
+def configure_logging(settings: Settings, *, process: str | None = None) -> None:
+    renderer: Any
+    if settings.log_format == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    pre_chain = list(_SHARED)
+    if settings.log_format == "json":
+        pre_chain.append(structlog.processors.format_exc_info)
+
+    structlog.configure(
+        processors=[*pre_chain, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=pre_chain,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("botocore", "aiobotocore", "urllib3", "asyncio", "PIL", "werkzeug"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    if process:
+        structlog.contextvars.bind_contextvars(process=process)

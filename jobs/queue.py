@@ -1,0 +1,63 @@
+"""The producer side of the broker: put job payloads on Dramatiq queues.
+
+Producers never import the worker's actors; they address them by name
+(``payload.kind``) on the payload's queue, exactly as Dramatiq would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from jobs.constants import NAMESPACE
+from jobs.errors import BrokerUnavailable
+from jobs.payloads import JobPayload
+from jobs.settings import Settings
+from jobs.wakeup import WakingRedisBroker
+
+
+def redis_broker(settings: Settings, *, middleware: list[Any] | None = None, **options: Any) -> RedisBroker:
+    """A Dramatiq RedisBroker in Darkroom's namespace (producers pass no middleware).
+
+    Enqueues wake idle workers at once (:mod:`jobs.wakeup`) instead of waiting for their next poll.
+    """
+    return WakingRedisBroker(
+        url=settings.redis_url,
+        namespace=NAMESPACE,
+        heartbeat_timeout=settings.heartbeat_timeout_ms,
+        middleware=middleware if middleware is not None else [],
+        **options,
+    )
+
+
+class JobQueue:
+    """Enqueues payloads; broker errors become :class:`BrokerUnavailable` (HTTP 503)."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def message_for(self, job: JobPayload) -> dramatiq.Message[Any]:
+        return dramatiq.Message(
+            queue_name=job.queue.value,
+            actor_name=job.kind,
+            args=(job.to_message_args(),),
+            kwargs={},
+            options={},
+        )
+
+    def send(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
+        try:
+            message = self.broker.enqueue(self.message_for(job), delay=delay_ms)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise BrokerUnavailable() from exc
+        return str(message.message_id)
+
+    async def asend(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
+        return await asyncio.to_thread(self.send, job, delay_ms=delay_ms)
+
+    def close(self) -> None:
+        self.broker.close()
