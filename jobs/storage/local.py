@@ -1,0 +1,239 @@
+"""Storage in a local directory: ``{root}/{key}``, same keys as S3 (DESIGN §7).
+
+* Blocking file I/O runs in a thread (``asyncio.to_thread``), never on the event loop.
+* Writes are atomic: a temp file in the target directory, written, flushed and
+  fsynced, then ``os.replace``-d over the key (and the directory fsynced). A crash
+  leaves the old value or the new one, never a partial file. Temp files are named
+  ``.~{random}.tmp``; ``~`` cannot occur in a key, so they never collide with an
+  object and never show in ``list``.
+* Directories are created on demand; deleting an object prunes its parent
+  directories once they are empty, never ``root`` itself or anything above it.
+* A file ``a`` and a file ``a/b`` cannot coexist on disk (they can on S3): writing
+  one while the other exists is a ``StorageError``. Darkroom's layout never does it.
+* ``content_type`` is not stored: HTTP serving guesses it from the extension.
+
+``OSError`` is translated by :func:`jobs.storage.local_errors.translate_os_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from jobs.errors import StorageError
+from jobs.storage.base import ObjectInfo, is_valid_key, validate_key, validate_prefix
+from jobs.storage.local_errors import NOT_FOUND_ERRNOS, translate_os_error, translated
+
+_COPY_CHUNK: Final = 1024 * 1024
+_OPEN_FLAGS: Final = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_all(src: BinaryIO, fd: int) -> None:
+    while chunk := src.read(_COPY_CHUNK):
+        _write_all(fd, chunk)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable; unsupported on some platforms/filesystems, hence best effort."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _etag(st: os.stat_result) -> str:
+    # A new inode per write (temp + rename) makes consecutive versions differ even within one mtime tick.
+    return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+
+
+class LocalStorage:
+    """Objects as files under ``root`` (created on first write)."""
+
+    def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.fsync = fsync  # False: still atomic (temp + rename), but not flushed to disk per write
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
+    def path_for(self, key: str) -> Path:
+        """The file that holds ``key`` (validated), e.g. to serve it with ``FileResponse``."""
+        return self.root / validate_key(key)
+
+    # --- Storage protocol -----------------------------------------------------------------------
+
+    async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(self._put_sync, key, path, data)
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        return await asyncio.to_thread(self._get_sync, key, path)
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        return await asyncio.to_thread(self._head_sync, key, path)
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(self._delete_sync, key, path)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        self._check_open()
+        validate_prefix(prefix, allow_empty=False)
+        return await asyncio.to_thread(self._delete_prefix_sync, prefix)
+
+    async def list(self, prefix: str) -> list[ObjectInfo]:
+        self._check_open()
+        validate_prefix(prefix)
+        return await asyncio.to_thread(self._list_sync, prefix)
+
+    async def copy(self, src: str, dst: str) -> None:
+        src_path, dst_path = self._path(src), self._path(dst)
+        await asyncio.to_thread(self._copy_sync, src, src_path, dst, dst_path)
+
+    async def close(self) -> None:
+        self._closed = True
+
+    # --- blocking halves (run in a worker thread) ------------------------------------------------
+
+    def _put_sync(self, key: str, path: Path, data: bytes) -> None:
+        with translated(key, writing=True):
+            self._write_atomic(path, lambda fd: _write_all(fd, data))
+
+    def _get_sync(self, key: str, path: Path) -> bytes:
+        with translated(key):
+            return path.read_bytes()
+
+    def _head_sync(self, key: str, path: Path) -> ObjectInfo | None:
+        try:
+            st = path.stat()
+        except OSError as exc:
+            if exc.errno in NOT_FOUND_ERRNOS:
+                return None
+            raise translate_os_error(exc, key) from exc
+        return ObjectInfo(key, st.st_size, _etag(st)) if stat.S_ISREG(st.st_mode) else None
+
+    def _delete_sync(self, key: str, path: Path) -> None:
+        if self._unlink(key, path):
+            self._prune(path.parent)
+
+    def _delete_prefix_sync(self, prefix: str) -> int:
+        removed = 0
+        parents: set[Path] = set()
+        for info in self._list_sync(prefix):
+            path = self.root / info.key
+            if self._unlink(info.key, path):
+                removed += 1
+                parents.add(path.parent)
+        for directory in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+            self._prune(directory)
+        return removed
+
+    def _list_sync(self, prefix: str) -> builtins.list[ObjectInfo]:
+        head, _, stem = prefix.rpartition("/")
+        found: builtins.list[ObjectInfo] = []
+        self._walk(self.root / head if head else self.root, f"{head}/" if head else "", stem, found)
+        found.sort(key=lambda info: info.key)
+        return found
+
+    def _copy_sync(self, src: str, src_path: Path, dst: str, dst_path: Path) -> None:
+        with translated(src), open(src_path, "rb") as source, translated(dst, writing=True):
+            self._write_atomic(dst_path, lambda fd: _copy_all(source, fd))
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        self._check_open()
+        return self.path_for(key)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("storage is closed")
+
+    def _write_atomic(self, path: Path, fill: Callable[[int], None]) -> None:
+        for attempt in range(3):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".~{secrets.token_hex(8)}.tmp"
+            try:
+                fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+                # A concurrent delete pruned the directory between mkdir and open: recreate it.
+        try:
+            try:
+                fill(fd)
+                if self.fsync:
+                    os.fdatasync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if self.fsync:
+            _fsync_dir(path.parent)
+
+    def _unlink(self, key: str, path: Path) -> bool:
+        """Remove the file; ``False`` if there was none (a directory is not an object)."""
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return False
+        except PermissionError as exc:
+            if path.is_dir():  # macOS reports EPERM for unlink() on a directory
+                return False
+            raise translate_os_error(exc, key, writing=True) from exc
+        except OSError as exc:
+            raise translate_os_error(exc, key, writing=True) from exc
+        return True
+
+    def _prune(self, directory: Path) -> None:
+        """Remove ``directory`` and its ancestors while they are empty, stopping below ``root``."""
+        while directory != self.root and self.root in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return  # not empty (or already gone, or not ours to remove): stop climbing
+            directory = directory.parent
+
+    def _walk(self, directory: Path, key_prefix: str, stem: str, found: builtins.list[ObjectInfo]) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise translate_os_error(exc, key_prefix or "/") from exc
+        for entry in entries:
+            if not entry.name.startswith(stem) or not is_valid_key(entry.name):
+                continue  # outside the prefix, or a temp/foreign file
+            key = key_prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    self._walk(Path(entry.path), f"{key}/", "", found)
+                elif entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    found.append(ObjectInfo(key, st.st_size, _etag(st)))
+            except FileNotFoundError:
+                continue  # removed while we were listing
