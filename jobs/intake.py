@@ -1,0 +1,243 @@
+"""Accepting work: create the ``processing`` record, stage bytes, enqueue the job.
+
+Used by the HTTP API and by producers that talk to Redis directly. The order
+(stage → record → enqueue) means a crash in between leaves at worst a ``processing``
+record whose job the reaper re-sends; never a job without a record, never lost bytes.
+
+So once the record is in Redis the request is *accepted*, whatever fails next (its sidecar
+write, the enqueue): the record carries its job and reaper deadline, and the job will run.
+Answering 503 then would be a lie that invites a retry, and a second image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import structlog
+
+from jobs.constants import BLOCKLIST_KEY, original_key
+from jobs.errors import (
+    Conflict,
+    InvalidRequest,
+    MediaBlocked,
+    MediaFailed,
+    NotFound,
+    SourceUnreachable,
+    TooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from jobs.ids import new_image_id, new_token
+from jobs.models import MAX_NAME_CHARS, Image, check_metadata, utcnow
+from jobs.netguard import precheck
+from jobs.operations import Watermark, canonical_json, validate_operations
+from jobs.payloads import JobPayload, TransformJob, UploadJob
+from jobs.queue import JobQueue
+from jobs.settings import Settings
+from jobs.states import Status
+from jobs.storage import Storage
+from jobs.store import ImageStore, Record
+from jobs.store.errors import redis_errors
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadOptions:
+    name: str | None = None
+    filename: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    publish: bool = False
+    callback_url: str | None = None
+    expires_at: datetime | None = None
+    caption: str | None = None
+
+
+def clean_filename(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    base = PurePosixPath(raw.replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:MAX_NAME_CHARS] or None
+
+
+def filename_from_url(url: str) -> str | None:
+    return clean_filename(unquote(urlsplit(url).path))
+
+
+def require_ready(record: Record, role: str) -> None:
+    if record.status == Status.PROCESSING:
+        raise Conflict(f"The {role} image is still processing.")
+    if record.status == Status.FAILED:
+        raise MediaFailed(f"The {role} image failed; it cannot be used.")
+    if not record.image.transformable:
+        raise UnsupportedMediaType(f"The {role} image cannot be transformed.")
+
+
+def check_http_url(url: str, field: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname or len(url) > 4096:
+        raise InvalidRequest(f"{field} must be an http(s) URL.", field=field)
+
+
+def check_options(options: UploadOptions) -> None:
+    if options.callback_url is not None:
+        check_http_url(options.callback_url, "callback_url")
+    if options.name is not None and not 1 <= len(options.name) <= MAX_NAME_CHARS:
+        raise InvalidRequest(f"name must be 1..{MAX_NAME_CHARS} characters.", field="name")
+    try:
+        check_metadata(options.metadata)
+    except ValueError as exc:
+        raise InvalidRequest(f"metadata: {exc}", field="metadata") from exc
+    if options.expires_at is not None:
+        if options.expires_at.tzinfo is None:
+            raise InvalidRequest("expires_at needs a timezone (e.g. Z).", field="expires_at")
+        if options.expires_at <= utcnow():
+            raise InvalidRequest("expires_at must be in the future.", field="expires_at")
+
+
+class Intake:
+    def __init__(self, settings: Settings, store: ImageStore, storage: Storage, queue: JobQueue) -> None:
+        self.settings = settings
+        self.store = store
+        self.storage = storage
+        self.queue = queue
+
+    def deadline(self) -> float:
+        """When the reaper may consider the job lost (``STUCK_AFTER`` from now)."""
+        return time.time() + self.settings.stuck_after
+
+    async def check_outbound(self, url: str, field: str) -> None:
+        """A URL a worker will call: http(s), and not certainly pointing inside (SSRF)."""
+        check_http_url(url, field)
+        try:
+            await precheck(url, allow_private=self.settings.allow_private_sources)
+        except SourceUnreachable as exc:
+            raise InvalidRequest(f"{field}: {exc.message}", field=field) from exc
+
+    async def check_options(self, options: UploadOptions) -> None:
+        check_options(options)
+        if options.callback_url is not None:
+            await self.check_outbound(options.callback_url, "callback_url")
+
+    async def upload_bytes(self, account: str, data: bytes, options: UploadOptions) -> Image:
+        if not data:
+            raise InvalidRequest("The file is empty.", field="file")
+        if len(data) > self.settings.max_input_bytes:
+            raise TooLarge(f"The file is {len(data)} bytes; the limit is {self.settings.max_input_bytes}.")
+        await self.check_options(options)
+        checksum = hashlib.sha256(data).hexdigest()
+        with redis_errors():
+            blocked = await self.store.redis.sismember(BLOCKLIST_KEY, checksum)
+        if blocked:
+            raise MediaBlocked("These bytes are on the blocklist.")
+        image_id = new_image_id()
+        await self.storage.put(original_key(image_id), data)
+        return await self._submit(account, image_id, options, source_url=None, checksum=checksum)
+
+    async def upload_url(self, account: str, url: str, options: UploadOptions) -> Image:
+        await self.check_outbound(url, "url")
+        await self.check_options(options)
+        if options.filename is None:
+            options = replace(options, filename=filename_from_url(url))
+        return await self._submit(account, new_image_id(), options, source_url=url)
+
+    async def transform(self, account: str, parent_id: str, raw_ops: Any, options: UploadOptions) -> Image:
+        """Validate everything a transform needs before anything is enqueued."""
+        operations = validate_operations(raw_ops)
+        if not operations:
+            raise InvalidRequest("operations must not be empty.", field="operations")
+        await self.check_options(options)
+        parent = await self.store.get(account, parent_id)
+        require_ready(parent, "parent")
+        for index, op in enumerate(operations):
+            if isinstance(op, Watermark) and op.image_id:
+                field_name = f"operations[{index}].image_id"
+                try:
+                    require_ready(await self.store.get(account, op.image_id), "watermark")
+                except NotFound as exc:
+                    raise InvalidRequest(f"{field_name}: no such image.", field=field_name) from exc
+        canonical = json.loads(canonical_json(operations))
+        image_id = new_image_id()
+        job = TransformJob(
+            image_id=image_id,
+            account=account,
+            job_id=new_token(),
+            parent_id=parent.id,
+            operations=canonical,
+            publish=options.publish,
+            callback_url=options.callback_url,
+        )
+        image = Image(
+            id=image_id,
+            name=options.name or parent.image.name,
+            filename=parent.image.filename,
+            parent_id=parent.id,
+            operations=canonical,
+            metadata=options.metadata,
+            caption=options.caption,
+            expires_at=options.expires_at,
+        )
+        return await self._create(account, image, job)
+
+    async def _submit(
+        self,
+        account: str,
+        image_id: str,
+        options: UploadOptions,
+        source_url: str | None,
+        checksum: str | None = None,
+    ) -> Image:
+        filename = clean_filename(options.filename) or image_id
+        job = UploadJob(
+            image_id=image_id,
+            account=account,
+            job_id=new_token(),
+            source_url=source_url,
+            publish=options.publish,
+            callback_url=options.callback_url,
+        )
+        image = Image(
+            id=image_id,
+            name=options.name or PurePosixPath(filename).stem or image_id,
+            filename=filename,
+            metadata=options.metadata,
+            caption=options.caption,
+            expires_at=options.expires_at,
+        )
+        # the original's sha256 travels with the record: the worker need not hash the bytes again
+        extra = {"source_url": source_url, "original_checksum": checksum}
+        return await self._create(account, image, job, {k: v for k, v in extra.items() if v})
+
+    async def _create(
+        self, account: str, image: Image, job: JobPayload, extra: dict[str, Any] | None = None
+    ) -> Image:
+        job_args, deadline = job.to_message_args(), self.deadline()
+        record = Record(image=image, account=account, job=job_args, deadline=deadline, extra=extra or {})
+        try:
+            stored = await self.store.create(record)
+        except Unavailable as exc:
+            stored = await self._created_anyway(record, exc)  # e.g. only the sidecar write failed
+        try:
+            await self.queue.asend(job)
+        except Unavailable as exc:
+            log.warning("intake.enqueue_deferred_to_reaper", image_id=image.id, error=exc.message)
+        return stored.image
+
+    async def _created_anyway(self, record: Record, error: Unavailable) -> Record:
+        """The record, if it made it into Redis despite ``error``; else ``error`` (nothing was created)."""
+        try:
+            current = await self.store.load(record.id)
+        except (NotFound, Unavailable):
+            current = None
+        if current is None or current.job_id != record.job_id:
+            raise error
+        log.warning("intake.sidecar_deferred", image_id=record.id)
+        return current

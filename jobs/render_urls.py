@@ -1,0 +1,116 @@
+"""Signed render URLs: ``/render/{signature}/{options}/{id}.{ext}`` (imgproxy-style).
+
+* ``options`` is the operation pipeline as base64url(canonical JSON), so every operation
+  and parameter of DESIGN §3 is expressible and one pipeline has exactly one spelling.
+* ``signature`` is base64url(HMAC-SHA256(account key, "{options}/{id}.{ext}")). The account
+  key is derived from ``SIGNING_KEY`` and the image's account, so a URL signed for one
+  account's image can never be replayed against another's, and only the API (which checks
+  ownership) hands out signatures.
+* The cache key is ``derived/{id}/{digest}.{ext}`` with ``digest`` over the canonical
+  pipeline and the output format.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from jobs.constants import EXTENSION_FORMATS, FORMAT_EXTENSIONS
+from jobs.errors import Forbidden, InvalidRequest
+from jobs.ids import ID_PATTERN
+from jobs.operations import Convert, Operation, canonical_json, validate_operations
+
+PATH_RE = re.compile(
+    r"^/render/(?P<sig>[A-Za-z0-9_-]{43})/(?P<opts>[A-Za-z0-9_-]*)/(?P<id>[^/.]+)\.(?P<ext>[a-z]+)$"
+)
+MAX_OPTIONS_CHARS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRef:
+    signature: str
+    options: str
+    image_id: str
+    ext: str
+
+    @property
+    def format(self) -> str:
+        return EXTENSION_FORMATS[self.ext]
+
+    @property
+    def path(self) -> str:
+        return f"/render/{self.signature}/{self.options}/{self.image_id}.{self.ext}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_options(operations: list[Operation]) -> str:
+    return _b64(canonical_json(operations).encode())
+
+
+def decode_options(options: str) -> list[Operation]:
+    if len(options) > MAX_OPTIONS_CHARS:
+        raise InvalidRequest("Render options are too long.", field="options")
+    try:
+        raw: Any = json.loads(base64.urlsafe_b64decode(options + "=" * (-len(options) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidRequest("Render options are not valid base64url JSON.", field="options") from exc
+    return validate_operations(raw)
+
+
+def account_key(signing_key: str, account: str) -> bytes:
+    if not signing_key:
+        raise InvalidRequest("Render URLs need DARKROOM_SIGNING_KEY to be set.", field="SIGNING_KEY")
+    return hmac.new(signing_key.encode(), f"darkroom-render:{account}".encode(), hashlib.sha256).digest()
+
+
+def sign(signing_key: str, account: str, options: str, image_id: str, ext: str) -> str:
+    mac = hmac.new(account_key(signing_key, account), f"{options}/{image_id}.{ext}".encode(), hashlib.sha256)
+    return _b64(mac.digest())
+
+
+def check_format(operations: list[Operation], fmt: str) -> None:
+    """The URL's extension decides the format; a ``convert`` must not contradict it."""
+    for index, op in enumerate(operations):
+        if isinstance(op, Convert) and op.format != fmt:
+            field = f"operations[{index}].format"
+            raise InvalidRequest(
+                f"{field}: {op.format} contradicts the .{FORMAT_EXTENSIONS[fmt]} extension.", field=field
+            )
+
+
+def build_path(signing_key: str, account: str, image_id: str, operations: list[Operation], fmt: str) -> str:
+    check_format(operations, fmt)
+    options = encode_options(operations)
+    ext = FORMAT_EXTENSIONS[fmt]
+    return RenderRef(sign(signing_key, account, options, image_id, ext), options, image_id, ext).path
+
+
+def parse(url_or_path: str) -> RenderRef:
+    """A render URL (absolute or path) → its parts; anything else → InvalidRequest."""
+    path = urlsplit(url_or_path).path if "://" in url_or_path else url_or_path.split("?", 1)[0]
+    match = PATH_RE.match(path)
+    if match is None or not ID_PATTERN.fullmatch(match["id"]) or match["ext"] not in EXTENSION_FORMATS:
+        raise InvalidRequest(
+            "Not a Darkroom render URL (/render/{signature}/{options}/{id}.{ext}).", field="url"
+        )
+    return RenderRef(match["sig"], match["opts"], match["id"], match["ext"])
+
+
+def verify(signing_key: str, account: str, ref: RenderRef) -> None:
+    expected = sign(signing_key, account, ref.options, ref.image_id, ref.ext)
+    if not hmac.compare_digest(expected, ref.signature):
+        raise Forbidden("Invalid render URL signature.")
+
+
+def cache_digest(operations: list[Operation], fmt: str) -> str:
+    return hashlib.sha256(f"{canonical_json(operations)}|{fmt}".encode()).hexdigest()[:32]
