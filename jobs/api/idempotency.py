@@ -1,0 +1,134 @@
+"""``Idempotency-Key`` on every POST: same key + same request → the same answer for 24 h.
+
+A route class wraps every POST handler. The first request with a key claims
+``darkroom:idem:{account}:{key}`` (``SET NX``), runs, and stores its answer; a replay with
+the same request gets that answer back (``Idempotent-Replayed: true``) without running
+again — so no second image, no second job. The same key with a different request, or
+while the first is still running, is a 409. Server-side failures (5xx, 429) release the
+key so the client can retry with it.
+
+The request fingerprint is semantic: JSON bodies are compared canonically, multipart
+uploads by their fields and the SHA-256 of each file (boundaries differ between retries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import structlog
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import UploadFile
+
+from jobs.api.auth import account_for
+from jobs.api.errors import error_response
+from jobs.constants import idempotency_key
+from jobs.errors import Conflict, InvalidRequest
+from jobs.store.errors import redis_errors
+
+log = structlog.get_logger(__name__)
+
+HEADER = "idempotency-key"
+TTL_S = 24 * 3600
+PENDING_TTL_S = 300  # a crashed first request frees its key after this long
+MAX_KEY_CHARS = 255
+REPLAYED_HEADERS = ("content-type", "etag", "location")
+
+
+async def fingerprint(request: Request) -> str:
+    digest = hashlib.sha256(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()  # cached on the request: the handler reads the same form
+        for name, value in sorted(form.multi_items(), key=lambda item: item[0]):
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                await value.seek(0)
+                digest.update(f"{name}=file:{value.filename}:{hashlib.sha256(data).hexdigest()}\n".encode())
+            else:
+                digest.update(f"{name}={value}\n".encode())
+    else:
+        body = await request.body()
+        try:
+            digest.update(json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode())
+        except ValueError:
+            digest.update(body)
+    return digest.hexdigest()
+
+
+def _account(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    if not key:
+        return None
+    return account_for(key, request.app.state.settings.api_keys)
+
+
+def _stored(response: Response) -> str:
+    headers = {k: v for k, v in response.headers.items() if k in REPLAYED_HEADERS}
+    body = bytes(response.body).decode("utf-8", errors="replace")
+    return json.dumps({"state": "done", "status": response.status_code, "headers": headers, "body": body})
+
+
+class IdempotentRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def idempotent(request: Request) -> Response:
+            key = request.headers.get(HEADER)
+            account = _account(request) if key is not None and request.method == "POST" else None
+            if key is None or account is None:
+                return await handler(request)  # no key, or not authenticated: the handler answers
+            try:
+                return await _run(request, handler, account, key)
+            except (Conflict, InvalidRequest) as exc:
+                return error_response(exc)
+
+        return idempotent
+
+
+async def _run(
+    request: Request, handler: Callable[[Request], Awaitable[Response]], account: str, key: str
+) -> Response:
+    if not 1 <= len(key) <= MAX_KEY_CHARS or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1..{MAX_KEY_CHARS} printable characters.", field=HEADER
+        )
+    redis = request.app.state.ctx.redis
+    slot = idempotency_key(account, hashlib.sha256(key.encode()).hexdigest()[:32])
+    print_ = await fingerprint(request)
+    with redis_errors():
+        claimed = await redis.set(
+            slot, json.dumps({"state": "pending", "fingerprint": print_}), nx=True, ex=PENDING_TTL_S
+        )
+        existing: Any = None if claimed else await redis.get(slot)
+    if existing is not None:
+        return _replay(json.loads(existing), print_)
+    try:
+        response = await handler(request)
+    except BaseException:
+        with redis_errors():
+            await redis.delete(slot)
+        raise
+    with redis_errors():
+        if response.status_code >= 500 or response.status_code == 429:
+            await redis.delete(slot)  # nothing happened that a retry would duplicate
+        else:
+            stored = json.loads(_stored(response)) | {"fingerprint": print_}
+            await redis.set(slot, json.dumps(stored), ex=TTL_S)
+    return response
+
+
+def _replay(saved: dict[str, Any], print_: str) -> Response:
+    if saved.get("fingerprint") != print_:
+        raise Conflict("This Idempotency-Key was used with a different request.")
+    if saved.get("state") != "done":
+        raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
+    headers = dict(saved.get("headers", {})) | {"Idempotent-Replayed": "true"}
+    log.info("http.idempotent_replay", status=saved["status"])
+    return Response(saved["body"].encode(), status_code=int(saved["status"]), headers=headers)

@@ -1,0 +1,179 @@
+"""``/dashboard``: the ops page — queues, workers, recent images, failures, dead-letter requeue.
+
+Server-rendered HTML (:mod:`jobs.api.dashboard_view`), no build step, no JavaScript.
+Access and roles are described in :mod:`jobs.api.dashboard_auth`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from jobs.api.auth import Ctx
+from jobs.api.dashboard_auth import (
+    COOKIE,
+    SESSION_TTL_S,
+    Viewer,
+    check_csrf,
+    csrf_token,
+    issue,
+    login_with_key,
+    verify,
+)
+from jobs.api.dashboard_view import DashboardData, render_dashboard, render_login
+from jobs.constants import CONTENT_TYPES, Queue, master_key, size_key
+from jobs.errors import NotFound
+from jobs.ids import is_image_id
+from jobs.ops.dead_letters import DeadLetter, Replayer, list_dead
+from jobs.ops.images import recent_accounts, recent_failures, recent_images
+from jobs.ops.stats import read_snapshot
+from jobs.states import Status
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+RECENT_IMAGES = 24
+RECENT_FAILURES = 10
+DEAD_PER_QUEUE = 10
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _session(request: Request, ctx: Ctx) -> tuple[Viewer | None, str]:
+    token = request.cookies.get(COOKIE, "")
+    return verify(ctx.settings, token), token
+
+
+def _html(body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _signed_in(request: Request, ctx: Ctx, viewer: Viewer) -> RedirectResponse:
+    response = RedirectResponse("/dashboard", status_code=303, headers=SECURITY_HEADERS)
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    response.set_cookie(
+        COOKIE,
+        issue(ctx.settings, viewer),
+        max_age=SESSION_TTL_S,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/dashboard",
+    )
+    return response
+
+
+@router.get("/login")
+async def login_page(request: Request, ctx: Ctx, token: str | None = None) -> Response:
+    """The sign-in form, or a login link from ``darkroom dashboard-link`` (``?token=``)."""
+    if token is not None:
+        viewer = verify(ctx.settings, token, use="login")
+        if viewer is None:
+            return _html(render_login("This login link is invalid or has expired."), 401)
+        return _signed_in(request, ctx, viewer)
+    return _html(render_login())
+
+
+@router.post("/login")
+async def login(request: Request, ctx: Ctx, key: Annotated[str, Form(max_length=512)]) -> Response:
+    viewer = login_with_key(ctx.settings, key.strip())
+    if viewer is None:
+        return _html(render_login("That key is not valid."), 401)
+    return _signed_in(request, ctx, viewer)
+
+
+@router.post("/logout")
+async def logout(request: Request, ctx: Ctx, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    _, token = _session(request, ctx)
+    response = RedirectResponse("/dashboard/login", status_code=303, headers=SECURITY_HEADERS)
+    if token and check_csrf(ctx.settings, token, csrf):
+        response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+@router.get("")
+async def dashboard(
+    request: Request,
+    ctx: Ctx,
+    requeued: Annotated[int | None, Query(ge=0)] = None,
+    dropped: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    viewer, token = _session(request, ctx)
+    if viewer is None:
+        return RedirectResponse("/dashboard/login", status_code=303, headers=SECURITY_HEADERS)
+    snapshot = await read_snapshot(ctx.redis, ctx.settings)
+    if viewer.operator:
+        accounts = await recent_accounts(ctx.redis, ctx.settings.accounts())
+        failures = await recent_failures(ctx.redis, None, RECENT_FAILURES)
+        dead: list[DeadLetter] = []
+        for queue in Queue:
+            dead += await list_dead(ctx.redis, queue, DEAD_PER_QUEUE)
+    else:
+        assert viewer.account is not None
+        accounts = {viewer.account}
+        failures = await recent_failures(ctx.redis, accounts, RECENT_FAILURES)
+        dead = []
+    flash = None
+    if requeued is not None:
+        flash = f"Requeued {requeued} dead letter(s); dropped {dropped or 0} whose image had moved on."
+    data = DashboardData(
+        viewer=viewer,
+        snapshot=snapshot,
+        recent=await recent_images(ctx.redis, accounts, RECENT_IMAGES),
+        failures=failures,
+        dead=sorted(dead, key=lambda d: -d.dead_at_ms),
+        csrf=csrf_token(ctx.settings, token),
+        flash=flash,
+    )
+    return _html(render_dashboard(data))
+
+
+@router.post("/requeue")
+async def requeue(
+    request: Request,
+    ctx: Ctx,
+    queue: Annotated[str, Form(max_length=64)],
+    csrf: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """Operators only: replay a queue's dead letters (``all`` for every queue)."""
+    viewer, token = _session(request, ctx)
+    if viewer is None or not check_csrf(ctx.settings, token, csrf):
+        return _html(render_login("Your session has expired; sign in again."), 401)
+    if not viewer.operator:
+        return _html(render_login("Requeueing needs the operator key (DARKROOM_ADMIN_KEY)."), 403)
+    try:
+        queues = list(Queue) if queue == "all" else [Queue.parse(queue)]
+    except ValueError:
+        return _html(render_login(f"Unknown queue {queue[:64]!r}."), 400)
+    report = await Replayer(ctx.settings, ctx.redis, ctx.storage, ctx.queue).requeue(queues)
+    target = f"/dashboard?requeued={report.total_requeued}&dropped={sum(report.dropped.values())}"
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+@router.get("/thumbs/{image_id}")
+async def thumbnail(request: Request, ctx: Ctx, image_id: str) -> Response:
+    """The ``small`` size of a ready image the viewer may see."""
+    viewer, _ = _session(request, ctx)
+    if viewer is None or not is_image_id(image_id):
+        raise NotFound("No such thumbnail.")
+    record = await ctx.store.load(image_id)
+    if not viewer.operator and record.account != viewer.account:
+        raise NotFound("No such thumbnail.")
+    image = record.image
+    if record.status != Status.READY or image.format is None:
+        raise NotFound("The image has no thumbnail yet.")
+    if "small" in image.sizes:
+        key = size_key(image.id, "small", image.format)
+    else:
+        key = master_key(image.id, image.format)
+    data = await ctx.storage.get(key)
+    headers = {"Cache-Control": "private, max-age=300"}
+    return Response(data, media_type=CONTENT_TYPES[image.format], headers=headers)

@@ -1,0 +1,211 @@
+"""``/v1/images``: upload (multipart or URL), get with long-poll, list, download."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter, ValidationError
+
+from jobs.api.auth import Account, Ctx
+from jobs.api.idempotency import IdempotentRoute
+from jobs.api.schemas import CreateFromUrl, ErrorBody, FailedImageBody, ImageList, TransformRequest
+from jobs.constants import CONTENT_TYPES, SIZES, master_key, size_key
+from jobs.errors import Conflict, InvalidRequest, MediaFailed, NotFound
+from jobs.intake import UploadOptions
+from jobs.models import Image
+from jobs.states import Status
+from jobs.store import ListQuery, list_images
+from jobs.store.listing import SORTS
+
+MAX_WAIT_S = 30.0
+DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+# Form fields are text: these are the spellings a boolean accepts.
+FORM_BOOLEAN: dict[str, Any] = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "integer", "enum": [0, 1]},
+        {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"]},
+    ],
+    "default": False,
+}
+# Form fields: like HTML forms, an empty value means "not set" (FastAPI drops it before us).
+OPTIONAL_DATETIME_FIELD: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+        {"type": "null"},
+    ],
+    "description": "ISO-8601 date-time with a timezone, in the future; empty means not set.",
+}
+
+router = APIRouter(prefix="/v1/images", tags=["images"], route_class=IdempotentRoute)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 429, 503)
+}
+
+
+def image_response(image: Image, status_code: int = 200) -> JSONResponse:
+    """An Image answer; a failed image is a 422 ``media_failed`` with the Image inside."""
+    body: dict[str, Any] = json.loads(image.to_json())
+    if image.status == Status.FAILED:
+        error = image.error
+        message = error.message if error else MediaFailed.default_message
+        return JSONResponse(
+            {"status": 422, "error": "media_failed", "message": message, "image": body}, status_code=422
+        )
+    return JSONResponse(body, status_code=status_code, headers={"ETag": f'W/"{image.version}"'})
+
+
+def parse_datetime(raw: str | None, field: str) -> datetime | None:
+    """A form field that must be a date-time when present (an empty value is not "unset")."""
+    if raw is None:
+        return None
+    try:
+        return DATETIME.validate_python(raw)
+    except ValidationError as exc:
+        raise InvalidRequest(f"{field} must be an ISO-8601 date-time.", field=field) from exc
+
+
+def parse_metadata(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest("metadata must be a JSON object.", field="metadata") from exc
+    if not isinstance(value, dict):
+        raise InvalidRequest("metadata must be a JSON object.", field="metadata")
+    return value
+
+
+@router.post("/upload", status_code=202, response_model=Image, responses=ERRORS | {415: {"model": ErrorBody}})
+async def upload_file(
+    ctx: Ctx,
+    account: Account,
+    file: Annotated[UploadFile, File(description="The image bytes.")],
+    name: Annotated[str | None, Form(max_length=255)] = None,
+    metadata: Annotated[str | None, Form(description="JSON object of your own fields.")] = None,
+    publish: Annotated[bool, Form(json_schema_extra=FORM_BOOLEAN)] = False,
+    expires_at: Annotated[str | None, Form(json_schema_extra=OPTIONAL_DATETIME_FIELD)] = None,
+    callback_url: Annotated[str | None, Form(max_length=4096)] = None,
+    caption: Annotated[str | None, Form(max_length=2000)] = None,
+) -> JSONResponse:
+    """Upload an image file; processing continues in the background (status `processing`)."""
+    data = await file.read(ctx.settings.max_input_bytes + 1)
+    options = UploadOptions(
+        name=name,
+        filename=file.filename,
+        metadata=parse_metadata(metadata),
+        publish=publish,
+        callback_url=callback_url,
+        expires_at=parse_datetime(expires_at, "expires_at"),
+        caption=caption,
+    )
+    image = await ctx.intake.upload_bytes(account, data, options)
+    return image_response(image, 202)
+
+
+@router.post("", status_code=202, response_model=Image, responses=ERRORS)
+async def upload_from_url(ctx: Ctx, account: Account, body: CreateFromUrl) -> JSONResponse:
+    """Create an image from a public http(s) URL, fetched by a worker."""
+    options = UploadOptions(
+        name=body.name,
+        metadata=body.metadata,
+        publish=body.publish,
+        callback_url=body.callback_url,
+        expires_at=body.expires_at,
+        caption=body.caption,
+    )
+    image = await ctx.intake.upload_url(account, body.url, options)
+    return image_response(image, 202)
+
+
+@router.post(
+    "/{image_id}/transform",
+    status_code=202,
+    response_model=Image,
+    responses=ERRORS | {422: {"model": ErrorBody, "description": "The parent image failed."}},
+)
+async def transform(ctx: Ctx, account: Account, image_id: str, body: TransformRequest) -> JSONResponse:
+    """Render a ready image through operations into a **new** image with the parent's name."""
+    options = UploadOptions(
+        name=body.name,
+        metadata=body.metadata,
+        publish=body.publish,
+        callback_url=body.callback_url,
+        expires_at=body.expires_at,
+        caption=body.caption,
+    )
+    image = await ctx.intake.transform(account, image_id, body.operations, options)
+    return image_response(image, 202)
+
+
+@router.get("", response_model=ImageList, responses=ERRORS)
+async def list_account_images(
+    ctx: Ctx,
+    account: Account,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    sort: Annotated[
+        str, Query(pattern="^-?(created_at|name)$", description=", ".join(SORTS))
+    ] = "-created_at",
+    name: Annotated[str | None, Query(alias="filter[name]", max_length=255)] = None,
+    status: Annotated[Status | None, Query(alias="filter[status]")] = None,
+) -> ImageList:
+    """Your images, newest first by default; failed images only when `filter[status]=failed`."""
+    query = ListQuery(limit=limit, cursor=cursor, sort=sort, name=name, status=status)  # type: ignore[arg-type]
+    page = await list_images(ctx.store, account, query)
+    return ImageList(data=page.data, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{image_id}",
+    response_model=Image,
+    responses=ERRORS | {422: {"model": FailedImageBody, "description": "The image failed."}},
+)
+async def get_image(
+    ctx: Ctx,
+    account: Account,
+    image_id: str,
+    wait: Annotated[
+        float, Query(ge=0, le=MAX_WAIT_S, description="Long-poll up to N s while processing.")
+    ] = 0,
+) -> JSONResponse:
+    """One image. With `wait`, answers as soon as it leaves `processing` (or when `wait` runs out)."""
+    if wait > 0:
+        record = await ctx.hub.wait_settled(ctx.store, account, image_id, wait)
+    else:
+        record = await ctx.store.get(account, image_id)
+    return image_response(record.image)
+
+
+@router.get(
+    "/{image_id}/download",
+    response_class=Response,
+    responses=ERRORS
+    | {200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}}, 422: {"model": ErrorBody}},
+)
+async def download(
+    ctx: Ctx,
+    account: Account,
+    image_id: str,
+    size: Annotated[str | None, Query(pattern="^(small|medium|large)$")] = None,
+) -> Response:
+    """The stored bytes: the master, or one of the responsive sizes."""
+    image = (await ctx.store.get(account, image_id)).image
+    if image.status == Status.PROCESSING:
+        raise Conflict("The image is still processing.")
+    if image.status == Status.FAILED or image.format is None:
+        raise MediaFailed(image.error.message if image.error else None)
+    if size is not None and size not in image.sizes:
+        raise NotFound(f"The image has no {size!r} size.", field="size")
+    key = size_key(image.id, size, image.format) if size in SIZES else master_key(image.id, image.format)
+    data = await ctx.storage.get(key)
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if size is None and image.checksum:
+        headers["ETag"] = f'"{image.checksum.removeprefix("sha256:")}"'
+    return Response(data, media_type=CONTENT_TYPES[image.format], headers=headers)

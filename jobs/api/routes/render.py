@@ -1,0 +1,84 @@
+"""On-demand derivatives: signed render URLs, warmup, purge."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from jobs.api.auth import Account, Ctx
+from jobs.api.idempotency import IdempotentRoute
+from jobs.api.routes.images import ERRORS
+from jobs.api.schemas import (
+    ErrorBody,
+    PurgeAccepted,
+    PurgeRequest,
+    RenderUrl,
+    RenderUrlRequest,
+    WarmupAccepted,
+    WarmupRequest,
+)
+from jobs.constants import CONTENT_TYPES, purge_key
+from jobs.errors import NotFound
+from jobs.store.errors import redis_errors
+
+router = APIRouter(tags=["render"], route_class=IdempotentRoute)
+CACHE_CONTROL = "public, max-age=86400"
+
+
+@router.get(
+    "/render/{rest:path}",
+    response_class=Response,
+    responses={
+        200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}},
+        403: {"model": ErrorBody, "description": "Bad signature."},
+        404: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "Still rendering."},
+    },
+)
+async def render(ctx: Ctx, request: Request, rest: str) -> Response:
+    """`/render/{signature}/{options}/{id}.{ext}`: the derivative, rendered once and cached."""
+    result = await ctx.rendering.serve(request.url.path)
+    etag = f'"{result.digest}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": CACHE_CONTROL,
+        "X-Darkroom-Cache": "hit" if result.from_cache else "miss",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(result.data, media_type=CONTENT_TYPES[result.format], headers=headers)
+
+
+@router.post("/v1/images/{image_id}/render-url", response_model=RenderUrl, responses=ERRORS)
+async def render_url(ctx: Ctx, account: Account, image_id: str, body: RenderUrlRequest) -> RenderUrl:
+    """A signed render URL for one of your images (nothing is rendered until it is requested)."""
+    record = await ctx.store.get(account, image_id)
+    return RenderUrl(url=ctx.rendering.sign_url(record, body.operations, body.format))
+
+
+@router.post("/v1/warmup", status_code=202, response_model=WarmupAccepted, responses=ERRORS)
+async def warmup(ctx: Ctx, account: Account, body: WarmupRequest) -> WarmupAccepted:
+    """Pre-render render URLs into the cache."""
+    return WarmupAccepted(**await ctx.rendering.warmup(account, body.urls))
+
+
+@router.post("/v1/purge", status_code=202, response_model=PurgeAccepted, responses=ERRORS)
+async def purge(ctx: Ctx, account: Account, body: PurgeRequest) -> PurgeAccepted:
+    """Invalidate cached derivatives: one image, listed render URLs, or your whole account."""
+    purge_id = await ctx.rendering.purge(account, body.scope, body.image_id, body.urls)
+    return PurgeAccepted(purge_id=purge_id, scope=body.scope, status="queued")
+
+
+@router.get("/v1/purge/{purge_id}", responses=ERRORS)
+async def purge_status(ctx: Ctx, account: Account, purge_id: str) -> dict[str, object]:
+    """What a purge did (`queued` until a worker ran it)."""
+    with redis_errors():
+        raw = await ctx.redis.get(purge_key(purge_id[:64]))
+    if raw is None:
+        return {"purge_id": purge_id, "state": "queued"}
+    status = json.loads(raw)
+    if status.get("account") != account:
+        raise NotFound("No such purge.")
+    return {"purge_id": purge_id} | {k: v for k, v in status.items() if k != "account"}

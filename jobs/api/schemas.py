@@ -1,0 +1,147 @@
+"""Request and response bodies that are not the Image itself. Strict: unknown fields → 400."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobs.ids import ID_PATTERN
+from jobs.models import MAX_NAME_CHARS, Image
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateFromUrl(Strict):
+    url: str = Field(max_length=4096, examples=["https://example.com/photos/hero.jpg"])
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, examples=["hero"])
+    metadata: dict[str, Any] = Field(default_factory=dict, examples=[{"campaign": "spring"}])
+    publish: bool = False
+    callback_url: str | None = Field(default=None, max_length=4096)
+    expires_at: datetime | None = None
+    caption: str | None = Field(default=None, max_length=2000)
+
+
+class TransformRequest(Strict):
+    operations: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Operations applied in order (at most 10); see DESIGN §3.",
+        examples=[[{"op": "resize", "width": 300}, {"op": "convert", "format": "webp", "quality": 80}]],
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    publish: bool = False
+    callback_url: str | None = Field(default=None, max_length=4096)
+    expires_at: datetime | None = None
+    caption: str | None = Field(default=None, max_length=2000)
+
+
+class RenderUrlRequest(Strict):
+    operations: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=10, examples=[[{"op": "resize", "width": 300}]]
+    )
+    format: Literal["jpeg", "png", "webp", "avif", "gif"] = Field(examples=["webp"])
+
+
+class RenderUrl(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://img.example.com/render/Qm9ndXMtc2lnbmF0dXJlLWZvci1kb2NzLW9ubHktMDAwMA/W3sib3AiOiJyZXNpemUiLCJ3aWR0aCI6MzAwfV0/image_3kq2w7n5m4x6z2c2v6b4n4m7.webp"
+                }
+            ]
+        }
+    )
+
+    url: str = Field(description="Signed render URL; anyone holding it can fetch the derivative.")
+
+
+class WarmupRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "urls": [
+                        "https://img.example.com/render/Qm9ndXMtc2lnbmF0dXJlLWZvci1kb2NzLW9ubHktMDAwMA/W3sib3AiOiJyZXNpemUiLCJ3aWR0aCI6MzAwfV0/image_3kq2w7n5m4x6z2c2v6b4n4m7.webp"
+                    ]
+                }
+            ]
+        },
+    )
+
+    urls: list[str] = Field(min_length=1, max_length=100, description="Render URLs to pre-render.")
+
+
+class WarmupAccepted(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"queued": 2, "cached": 1, "in_progress": 0}]})
+
+    queued: int
+    cached: int
+    in_progress: int
+
+
+class PurgeRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"scope": "image", "image_id": "image_3kq2w7n5m4x6z2c2v6b4n4m7"}]},
+    )
+
+    scope: Literal["image", "urls", "all"]
+    image_id: str | None = Field(default=None, pattern=ID_PATTERN.pattern, description="scope=image only.")
+    urls: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class PurgeAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"purge_id": "3f2a9c0e5b1d7a44e2c1b9f0", "scope": "image", "status": "queued"}]
+        }
+    )
+
+    purge_id: str
+    scope: str
+    status: str = Field(description="`queued`, then `done` (see GET /v1/purge/{purge_id}).")
+
+
+class Deleted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "image_3kq2w7n5m4x6z2c2v6b4n4m7", "object": "image", "deleted": True}]
+        }
+    )
+
+    id: str
+    object: Literal["image"] = "image"
+    deleted: bool = True
+
+
+class ImageList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"data": [], "next_cursor": "eyJzIjoiLWNyZWF0ZWRfYXQiLCJwIjpbMSwiaW1hZ2VfIl19"}]
+        }
+    )
+
+    data: list[Image]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ErrorBody(BaseModel):
+    status: int = Field(examples=[404])
+    error: str = Field(examples=["not_found"])
+    message: str = Field(examples=["No image 'image_…'."])
+    field: str | None = None
+
+
+class HealthBody(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict, examples=[{"redis": "ok", "storage": "ok"}])
+
+
+class FailedImageBody(ErrorBody):
+    image: Image
