@@ -1,0 +1,1 @@
+"""The ``darkroom`` command line."""

@@ -1,0 +1,76 @@
+"""Client commands for existing images: publish, unpublish, delete, refresh, sign, warmup, purge."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from jobs.cli.commands import EXIT_OK, client_for, exit_code_for, parse_json_object
+from jobs.cli.output import image_dict, print_json
+from jobs.settings import Settings
+
+
+def cmd_image_action(settings: Settings, args: argparse.Namespace) -> int:
+    with client_for(settings) as client:
+        image = getattr(client, args.action)(args.id)
+    print_json(image_dict(image))
+    return exit_code_for([image])
+
+
+def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
+    with client_for(settings) as client:
+        client.delete(args.id)
+    print_json({"id": args.id, "deleted": True})
+    return EXIT_OK
+
+
+def cmd_sign(settings: Settings, args: argparse.Namespace) -> int:
+    operations = [parse_json_object(raw, "--op") for raw in args.op or []]
+    with client_for(settings) as client:
+        url = client.render_url(args.id, operations, args.format)
+    print(url)
+    return EXIT_OK
+
+
+def cmd_warmup(settings: Settings, args: argparse.Namespace) -> int:
+    with client_for(settings) as client:
+        print_json(client.warmup(args.urls))
+    return EXIT_OK
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    with client_for(settings) as client:
+        purge_id = client.purge(args.scope, image_id=args.image, urls=args.urls or None)
+    print_json({"purge_id": purge_id, "scope": args.scope})
+    return EXIT_OK
+
+
+def add_lifecycle_commands(sub: Any) -> None:
+    for action, text in (
+        ("publish", "publish an image (public URL + sizes)"),
+        ("unpublish", "unpublish an image (public URLs removed, CDN purged)"),
+        ("refresh", "re-fetch a URL-sourced image; reprocess if it changed"),
+    ):
+        parser = sub.add_parser(action, help=text)
+        parser.add_argument("id")
+        parser.set_defaults(handler=cmd_image_action, action=action)
+
+    delete = sub.add_parser("delete", help="delete an image and every stored object of it")
+    delete.add_argument("id")
+    delete.set_defaults(handler=cmd_delete)
+
+    sign = sub.add_parser("sign", help="print a signed render URL")
+    sign.add_argument("id")
+    sign.add_argument("--op", action="append", metavar="JSON", help="operation (repeatable)")
+    sign.add_argument("--format", default="webp", choices=["jpeg", "png", "webp", "avif", "gif"])
+    sign.set_defaults(handler=cmd_sign)
+
+    warmup = sub.add_parser("warmup", help="pre-render render URLs")
+    warmup.add_argument("urls", nargs="+", metavar="URL")
+    warmup.set_defaults(handler=cmd_warmup)
+
+    purge = sub.add_parser("purge", help="invalidate cached derivatives")
+    purge.add_argument("scope", choices=["image", "urls", "all"])
+    purge.add_argument("--image", help="image id (scope image)")
+    purge.add_argument("--urls", nargs="+", metavar="URL", help="render URLs (scope urls)")
+    purge.set_defaults(handler=cmd_purge)

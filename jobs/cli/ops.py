@@ -1,0 +1,66 @@
+"""Operator commands that talk to Redis directly (no API key): blocklist."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+import redis
+
+from jobs.cli.commands import EXIT_OK
+from jobs.cli.output import print_json
+from jobs.constants import BLOCKLIST_KEY
+from jobs.errors import InvalidRequest
+from jobs.ids import new_token
+from jobs.payloads import BlockJob
+from jobs.queue import JobQueue, redis_broker
+from jobs.settings import Settings
+from jobs.store.errors import redis_errors
+
+SHA256 = re.compile(r"^(sha256:)?([0-9a-fA-F]{64})$")
+
+
+def parse_checksum(raw: str) -> str:
+    match = SHA256.match(raw.strip())
+    if match is None:
+        raise InvalidRequest("Expected a SHA-256 hex digest (optionally prefixed sha256:).", field="SHA256")
+    return match.group(2).lower()
+
+
+def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
+    checksum = parse_checksum(args.checksum)
+    client = redis.Redis.from_url(settings.redis_url)
+    queue = JobQueue(redis_broker(settings))
+    try:
+        with redis_errors():
+            added = client.sadd(BLOCKLIST_KEY, checksum)
+        queue.send(BlockJob(job_id=new_token(), checksum=checksum))
+    finally:
+        client.close()
+        queue.close()
+    print_json({"checksum": checksum, "blocked": True, "new": bool(added)})
+    return EXIT_OK
+
+
+def cmd_unblock(settings: Settings, args: argparse.Namespace) -> int:
+    checksum = parse_checksum(args.checksum)
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        with redis_errors():
+            removed = client.srem(BLOCKLIST_KEY, checksum)
+    finally:
+        client.close()
+    print_json({"checksum": checksum, "blocked": False, "was_blocked": bool(removed)})
+    return EXIT_OK
+
+
+def add_ops_commands(sub: Any) -> None:
+    block = sub.add_parser("block", help="block an original's SHA-256: refuse uploads, fail existing images")
+    block.add_argument("checksum", metavar="SHA256")
+    block.set_defaults(handler=cmd_block)
+    unblock = sub.add_parser(
+        "unblock", help="remove a SHA-256 from the blocklist (failed images stay failed)"
+    )
+    unblock.add_argument("checksum", metavar="SHA256")
+    unblock.set_defaults(handler=cmd_unblock)

@@ -1,0 +1,216 @@
+"""Operator commands that read Redis (and storage) directly, no API key needed:
+
+* ``darkroom status [--json]`` — queue depths, in flight, delayed, dead letters, live workers,
+  images by status, the oldest processing image;
+* ``darkroom requeue-dead [--queues …] [--limit N] [--list]`` — replay (or list) dead letters;
+* ``darkroom probe worker|api`` — health probe for Kubernetes/Docker: exit 0 healthy, 1 not;
+* ``darkroom reindex [--dry-run]`` — rebuild Redis records from the storage sidecars;
+* ``darkroom dashboard-link [--account A]`` — a short-lived login link for ``/dashboard``.
+
+Nothing here imports the API or prometheus_client at import time (``darkroom worker`` loads
+this module in the pool's master process, before the metrics directory is set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+
+from jobs.cli.commands import EXIT_FAILED, EXIT_OK
+from jobs.cli.output import err, print_json
+from jobs.constants import NAMESPACE, Queue
+from jobs.errors import InvalidRequest
+from jobs.logs import configure_logging
+from jobs.ops.dead_letters import Replayer, list_dead
+from jobs.ops.reindex import reindex
+from jobs.ops.stats import Snapshot, read_snapshot
+from jobs.ops.workers import heartbeat_ttl_ms, live_workers
+from jobs.queue import JobQueue, redis_broker
+from jobs.settings import Settings
+from jobs.storage import open_storage
+from jobs.store import ImageStore
+from jobs.store.errors import redis_errors
+
+T = TypeVar("T")
+
+
+def with_redis(settings: Settings, use: Callable[[Redis], Awaitable[T]]) -> T:
+    """Run ``use(redis)`` on a fresh loop; log lines go to stderr so stdout stays pure JSON."""
+    configure_logging(settings, process="cli")
+
+    async def run() -> T:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=10)
+        try:
+            with redis_errors():
+                return await use(redis)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
+
+
+def parse_queues(names: list[str] | None) -> list[Queue]:
+    try:
+        return [Queue.parse(n) for n in names] if names else list(Queue)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="--queues") from exc
+
+
+# --- status -------------------------------------------------------------------------------------------
+
+
+def status_tables(snapshot: Snapshot) -> list[Table]:
+    queues = Table(title="Queues")
+    for column in ("queue", "ready", "in flight", "delayed", "dead letters", "workers"):
+        queues.add_column(column, justify="left" if column == "queue" else "right")
+    for q in snapshot.queues:
+        queues.add_row(q.short, str(q.ready), str(q.in_flight), str(q.delayed), str(q.dead), str(q.workers))
+    workers = Table(title=f"Live workers ({len(snapshot.workers)})")
+    for column in ("host", "pid", "queues", "threads", "last beat"):
+        workers.add_column(column)
+    for w in snapshot.workers:
+        names = ", ".join(q.removeprefix(f"{NAMESPACE}.") for q in w.queues)
+        workers.add_row(w.host, str(w.pid), names, str(w.threads), f"{w.age_s(snapshot.at_ms):.1f} s ago")
+    images = Table(title="Images")
+    images.add_column("status")
+    images.add_column("count", justify="right")
+    if snapshot.images is not None:
+        for name, count in sorted(snapshot.images.by_status.items()):
+            images.add_row(name, str(count))
+    oldest = snapshot.oldest_processing
+    if oldest is not None:
+        images.caption = f"oldest processing: {oldest.image_id} ({oldest.account}), {oldest.age_s:.0f} s old"
+    return [queues, workers, images]
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    snapshot = with_redis(settings, lambda r: read_snapshot(r, settings))
+    if args.json:
+        print_json(snapshot.as_dict())
+    else:
+        out = Console(highlight=False)
+        for table in status_tables(snapshot):
+            out.print(table)
+    return EXIT_OK
+
+
+# --- dead letters -------------------------------------------------------------------------------------
+
+
+def cmd_requeue_dead(settings: Settings, args: argparse.Namespace) -> int:
+    queues = parse_queues(args.queues)
+    if args.list:
+
+        async def listing(redis: Redis) -> list[dict[str, Any]]:
+            return [d.as_dict() for q in queues for d in await list_dead(redis, q, args.limit or 100)]
+
+        print_json(with_redis(settings, listing))
+        return EXIT_OK
+
+    async def replay(redis: Redis) -> dict[str, object]:
+        storage = await open_storage(settings)
+        queue = JobQueue(redis_broker(settings))
+        try:
+            report = await Replayer(settings, redis, storage, queue).requeue(queues, args.limit)
+        finally:
+            queue.close()
+            await storage.close()
+        return report.as_dict()
+
+    report = with_redis(settings, replay)
+    print_json(report)
+    return EXIT_FAILED if report["errors"] else EXIT_OK
+
+
+# --- probe --------------------------------------------------------------------------------------------
+
+
+def cmd_probe(settings: Settings, args: argparse.Namespace) -> int:
+    if args.target == "api":
+        url = (args.url or settings.client_base_url).rstrip("/") + "/health/live"
+        try:
+            ok = httpx.get(url, timeout=args.timeout).status_code == 200
+        except httpx.HTTPError as exc:
+            err.print(f"probe api: {url}: {type(exc).__name__}")
+            return EXIT_FAILED
+        return EXIT_OK if ok else EXIT_FAILED
+    host = args.host or socket.gethostname()
+    wanted = {q.value for q in parse_queues(args.queues)} if args.queues else set()
+    ttl_ms = int(args.max_age * 1000) if args.max_age else heartbeat_ttl_ms(settings)
+    workers = with_redis(settings, lambda r: live_workers(r, ttl_ms))
+    mine = [w for w in workers if w.host == host]
+    covered = {q for w in mine for q in w.queues}
+    missing = sorted(wanted - covered)
+    healthy = bool(mine) and not missing
+    print_json({"healthy": healthy, "host": host, "workers": len(mine), "missing_queues": missing})
+    return EXIT_OK if healthy else EXIT_FAILED
+
+
+# --- reindex and the dashboard link -------------------------------------------------------------------
+
+
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(redis: Redis) -> dict[str, object]:
+        storage = await open_storage(settings)
+        try:
+            return (await reindex(ImageStore(redis, storage), storage, dry_run=args.dry_run)).as_dict()
+        finally:
+            await storage.close()
+
+    report = with_redis(settings, run)
+    print_json(report)
+    return EXIT_FAILED if report["invalid"] else EXIT_OK
+
+
+def cmd_dashboard_link(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.api.dashboard_auth import Viewer, issue  # the API package imports prometheus_client
+
+    if args.account is not None:
+        if args.account not in settings.accounts():
+            raise InvalidRequest(f"No API key belongs to account {args.account!r}.", field="--account")
+        viewer = Viewer("account", args.account)
+    elif settings.admin_key.get_secret_value():
+        viewer = Viewer("operator", None)
+    else:
+        raise InvalidRequest("Set DARKROOM_ADMIN_KEY (or pass --account).", field="DARKROOM_ADMIN_KEY")
+    token = issue(settings, viewer, use="login", ttl_s=args.ttl)
+    print(f"{settings.client_base_url.rstrip('/')}/dashboard/login?token={token}")
+    return EXIT_OK
+
+
+def add_ops_status_commands(sub: Any) -> None:
+    status = sub.add_parser("status", help="queue depths, workers, images by status (read from Redis)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=cmd_status)
+
+    dead = sub.add_parser("requeue-dead", help="replay dead-lettered jobs (or --list them)")
+    dead.add_argument("--queues", "-Q", nargs="+", metavar="QUEUE", help="only these queues (default: all)")
+    dead.add_argument("--limit", type=int, default=None, help="at most N per queue")
+    dead.add_argument("--list", action="store_true", help="only list them")
+    dead.set_defaults(handler=cmd_requeue_dead)
+
+    probe = sub.add_parser("probe", help="health probe: exit 0 healthy, 1 unhealthy")
+    probe.add_argument("target", choices=["worker", "api"])
+    probe.add_argument("--host", help="worker: heartbeats of this host (default: this hostname)")
+    probe.add_argument("--queues", "-Q", nargs="+", metavar="QUEUE", help="worker: these must be consumed")
+    probe.add_argument("--max-age", type=float, default=None, help="worker: seconds a beat stays fresh")
+    probe.add_argument("--url", help="api: base URL (default: DARKROOM_API_URL or HTTP_HOST:HTTP_PORT)")
+    probe.add_argument("--timeout", type=float, default=3.0)
+    probe.set_defaults(handler=cmd_probe)
+
+    re = sub.add_parser("reindex", help="rebuild Redis image records from storage (records/*.json)")
+    re.add_argument("--dry-run", action="store_true", help="read and validate the sidecars only")
+    re.set_defaults(handler=cmd_reindex)
+
+    link = sub.add_parser("dashboard-link", help="print a short-lived login link for /dashboard")
+    link.add_argument("--account", help="an account viewer instead of an operator")
+    link.add_argument("--ttl", type=float, default=600.0, help="seconds the link stays valid")
+    link.set_defaults(handler=cmd_dashboard_link)

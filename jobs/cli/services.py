@@ -1,0 +1,111 @@
+"""Long-running services: ``darkroom api`` and ``darkroom run`` (the embedded stack)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from jobs.api import create_app
+from jobs.cli.output import err
+from jobs.cli.redis_server import reachable, start_private_redis
+from jobs.logs import configure_logging
+from jobs.settings import Settings, load_settings
+
+
+def serve_api(settings: Settings) -> int:
+    configure_logging(settings, process="api")
+    config = uvicorn.Config(
+        create_app(settings), host=settings.http_host, port=settings.http_port,
+        log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+    )  # fmt: skip
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _persistent_secret(path: Path, prefix: str = "") -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = prefix + secrets.token_urlsafe(24)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def embedded_settings(base: Settings) -> Settings:
+    """Fill in what a newcomer has not configured: console logs, an API key, a signing key."""
+    root = base.local_storage_root
+    root.mkdir(parents=True, exist_ok=True)
+    overrides: dict[str, object] = {"storage_url": f"file://{root}"}
+    if "log_format" not in base.model_fields_set:
+        overrides["log_format"] = "console"
+    if not base.api_keys:
+        overrides["api_keys"] = {_persistent_secret(root / ".api-key", "dk_"): "local"}
+    if not base.signing_key.get_secret_value():
+        overrides["signing_key"] = _persistent_secret(root / ".signing-key")
+    if not base.webhook_secret.get_secret_value():
+        overrides["webhook_secret"] = _persistent_secret(root / ".webhook-secret")
+    return load_settings(**overrides)
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    return dict(os.environ) | settings.to_env()
+
+
+def banner(settings: Settings) -> str:
+    url = settings.client_base_url
+    key = next(iter(settings.api_keys))
+    return (
+        f"\n  Darkroom is running at {url}   (API docs: {url}/docs)\n"
+        f"  storage: {settings.storage_url}   redis: {settings.redis_url}\n"
+        f"  API key: {key}\n\n"
+        f"  Upload an image:\n"
+        f"    curl -F file=@photo.jpg -H 'x-api-key: {key}' {url}/v1/images/upload\n"
+        f"  Then poll it (or add ?wait=10 to long-poll):\n"
+        f"    curl -H 'x-api-key: {key}' {url}/v1/images/IMAGE_ID\n"
+        f"  Or with the CLI:  DARKROOM_API_KEY={key} darkroom upload photo.jpg --wait\n"
+        f"  Ctrl-C stops everything.\n"
+    )
+
+
+def run_embedded(base: Settings, processes: int, threads: int) -> int:
+    if base.storage_scheme != "file":
+        err.print(
+            "[yellow]darkroom run uses your S3 storage; a private Redis is only started for local storage[/]"
+        )
+    settings = embedded_settings(base) if base.storage_scheme == "file" else base
+    configure_logging(settings, process="run")
+    redis_proc = None
+    if not reachable(settings.redis_url):
+        if settings.storage_scheme != "file":
+            err.print(f"[red]Redis at {settings.redis_url} is unreachable.[/]")
+            return 2
+        redis_proc = start_private_redis(settings.redis_url, settings.local_storage_root / ".redis")
+        err.print(f"started a private redis-server for {settings.redis_url}")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "worker", "--processes", str(processes), "--threads", str(threads)],
+        env=child_env(settings),
+        start_new_session=True,  # stopped explicitly below, before Redis
+    )
+    try:
+        err.print(banner(settings))
+        serve_api(settings)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how the embedded stack is meant to stop
+    finally:
+        err.print("stopping the worker pool…")
+        worker.send_signal(signal.SIGTERM)  # the pool master forwards it to its processes once
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)  # master and forked processes alike
+            worker.wait()
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+    return 0

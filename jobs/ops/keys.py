@@ -1,0 +1,54 @@
+"""Dramatiq's own Redis keys (``dramatiq/brokers/redis/dispatch.lua``) in Darkroom's namespace.
+
+Darkroom's keys live in :mod:`jobs.constants`; these are the broker's, derived from the same
+``NAMESPACE`` so nothing here spells a prefix:
+
+* ``darkroom:{queue}`` list of ready message ids, ``darkroom:{queue}.msgs`` hash id → message
+  (kept until acked, so in-flight messages are in it too);
+* ``darkroom:{queue}.DQ`` / ``.DQ.msgs`` the delay queue (retries with backoff, delayed sends);
+* ``darkroom:{queue}.XQ`` zset of dead-lettered ids by time, ``.XQ.msgs`` their bodies;
+* ``darkroom:__acks__.{broker_id}.{queue}`` set of ids a worker process fetched and has not acked;
+* ``darkroom:__heartbeats__`` zset of broker ids by their last command (ms).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from jobs.constants import NAMESPACE, Queue
+
+BROKER_HEARTBEATS_KEY: Final = f"{NAMESPACE}:__heartbeats__"
+
+
+def queue_key(queue: Queue | str) -> str:
+    """The list KEDA's Redis scaler watches (``listName``)."""
+    return f"{NAMESPACE}:{queue}"
+
+
+def messages_key(queue: Queue | str) -> str:
+    return f"{queue_key(queue)}.msgs"
+
+
+def delay_queue_name(queue: Queue | str) -> str:
+    return f"{queue}.DQ"
+
+
+def delayed_messages_key(queue: Queue | str) -> str:
+    return messages_key(delay_queue_name(queue))
+
+
+def dead_key(queue: Queue | str) -> str:
+    return f"{queue_key(queue)}.XQ"
+
+
+def dead_messages_key(queue: Queue | str) -> str:
+    return f"{dead_key(queue)}.msgs"
+
+
+def acks_key(broker_id: str, queue: Queue | str) -> str:
+    return f"{NAMESPACE}:__acks__.{broker_id}.{queue}"
+
+
+def canonical_queue(name: str) -> str:
+    """``darkroom.upload.DQ`` → ``darkroom.upload`` (dead letters always live on the canonical queue)."""
+    return name.removesuffix(".DQ")
