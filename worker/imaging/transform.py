@@ -1,0 +1,87 @@
+"""``process_transform`` and ``render``: decode a master, apply operations, encode.
+
+The output format is the last ``convert``'s, else the parent's. Animated parents stay
+animated when the output format can animate (GIF/WebP): every frame goes through the
+pipeline. ``process_transform`` also derives the three sizes and the placeholder from the
+in-memory result (no re-decode), encoding them while the master encodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image as PILImage
+
+from jobs.operations import Operation
+from worker.imaging.decode import load_frames, open_source
+from worker.imaging.encode import ANIMATED_OUTPUTS, EncodeOptions, default_output_format, encode
+from worker.imaging.ops import apply_operations, as_operations, output_settings
+from worker.imaging.pool import job_pool
+from worker.imaging.types import Encoded, Limits, Rendition
+from worker.imaging.upload import encode_sizes
+
+
+@dataclass(slots=True)
+class _Result:
+    images: list[PILImage.Image]
+    durations: list[int]
+    loop: int | None
+    fmt: str
+    options: EncodeOptions
+    source_format: str
+
+
+def _run(
+    data: bytes,
+    operations: Sequence[Operation | Mapping[str, Any]],
+    limits: Limits,
+    assets: Mapping[str, bytes] | None,
+) -> _Result:
+    ops = as_operations(operations)
+    override, options = output_settings(ops)
+    src = open_source(data, limits)
+    fmt = override or default_output_format(src.info.format, src.info.has_alpha)
+    frames = load_frames(src, limits, animated=src.info.animated and fmt in ANIMATED_OUTPUTS)
+    images = apply_operations(frames.images, ops, limits, assets)
+    return _Result(images, frames.durations, frames.loop, fmt, options, src.info.format)
+
+
+def render(
+    data: bytes,
+    operations: Sequence[Operation],
+    limits: Limits,
+    *,
+    assets: Mapping[str, bytes] | None = None,
+) -> Encoded:
+    """The transformed image alone (on-demand render URLs, warmup)."""
+    result = _run(data, operations, limits, assets)
+    return encode(result.images, result.fmt, result.options, durations=result.durations, loop=result.loop)
+
+
+def process_transform(
+    data: bytes,
+    operations: Sequence[Operation],
+    limits: Limits,
+    *,
+    assets: Mapping[str, bytes] | None = None,
+    threads: int = 2,
+) -> Rendition:
+    """A transform job's imaging: the new master + sizes + placeholder.
+
+    Raises ``InvalidRequest`` (bad parameters found at render time, missing watermark
+    asset; ``field`` names the operation), ``TooLarge`` (input or result over the limits),
+    ``UnsupportedMediaType`` / ``MediaFailed`` (undecodable parent).
+    """
+    result = _run(data, operations, limits, assets)
+    first = result.images[0]
+    with job_pool(threads) as pool:
+        master_future = pool.submit(
+            encode, result.images, result.fmt, result.options, durations=result.durations, loop=result.loop
+        )
+        sizes, blurhash = encode_sizes(
+            first, first.size, result.fmt, result.options, master=master_future.result
+        )
+        master = master_future.result()
+    return Rendition(master=master, sizes=sizes, placeholder=blurhash, source_format=result.source_format)
