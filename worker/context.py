@@ -1,0 +1,79 @@
+"""The worker's ``ctx``: clients created once on Dramatiq's event loop, closed at shutdown.
+
+Like arq's ``ctx``: a small explicit bundle handed to every pipeline function. It is
+opened by :class:`worker.middleware.lifecycle.Lifecycle` after the event loop starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import dramatiq
+import httpx
+from redis.asyncio import Redis
+
+from jobs.queue import JobQueue
+from jobs.settings import Settings
+from jobs.storage import Storage, open_storage
+from jobs.store import ImageStore
+from worker.cdn import Purger, make_purger
+from worker.imaging.types import Limits
+
+
+@dataclass(slots=True)
+class WorkerContext:
+    settings: Settings
+    redis: Redis
+    storage: Storage
+    store: ImageStore
+    queue: JobQueue
+    http: httpx.AsyncClient
+    purger: Purger
+    limits: Limits
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, broker: dramatiq.Broker) -> WorkerContext:
+        redis = Redis.from_url(settings.redis_url, health_check_interval=30)
+        storage = await open_storage(settings)
+        http = httpx.AsyncClient(timeout=settings.fetch_timeout, follow_redirects=False)
+        return cls(
+            settings=settings,
+            redis=redis,
+            storage=storage,
+            store=ImageStore(redis, storage),
+            queue=JobQueue(broker),
+            http=http,
+            purger=make_purger(settings, http),
+            limits=Limits(
+                max_pixels=settings.max_pixels,
+                max_frames=settings.max_frames,
+                max_input_bytes=settings.max_input_bytes,
+            ),
+        )
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.http.aclose()
+        await self.storage.close()
+        await self.redis.aclose()
+
+
+_current: WorkerContext | None = None
+
+
+def set_current(ctx: WorkerContext | None) -> None:
+    global _current
+    _current = ctx
+
+
+def current() -> WorkerContext:
+    if _current is None:
+        raise RuntimeError("worker context is not open (is the Lifecycle middleware installed?)")
+    return _current

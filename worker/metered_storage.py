@@ -1,0 +1,55 @@
+"""A :class:`Storage` wrapper that counts the bytes jobs read and write (``darkroom_bytes_*``).
+
+The job kind comes from the log context the runner binds around every job (``job``), so
+counting needs no change to any pipeline. Staging a fetched source URL under
+``originals/`` counts as input, like reading staged bytes; every other write is output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+
+from jobs.constants import original_key
+from jobs.storage import ObjectInfo, Storage
+
+Count = Callable[[str, str, int], None]  # (direction "in" | "out", job kind, bytes)
+ORIGINALS_PREFIX = original_key("")
+
+
+def current_kind() -> str:
+    return str(structlog.contextvars.get_contextvars().get("job") or "none")
+
+
+class MeteredStorage:
+    def __init__(self, inner: Storage, count: Count) -> None:
+        self.inner = inner
+        self.count = count
+
+    async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+        await self.inner.put(key, data, content_type=content_type)
+        self.count("in" if key.startswith(ORIGINALS_PREFIX) else "out", current_kind(), len(data))
+
+    async def get(self, key: str) -> bytes:
+        data = await self.inner.get(key)
+        self.count("in", current_kind(), len(data))
+        return data
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        return await self.inner.head(key)
+
+    async def delete(self, key: str) -> None:
+        await self.inner.delete(key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        return await self.inner.delete_prefix(prefix)
+
+    async def list(self, prefix: str) -> list[ObjectInfo]:
+        return await self.inner.list(prefix)
+
+    async def copy(self, src: str, dst: str) -> None:
+        await self.inner.copy(src, dst)
+
+    async def close(self) -> None:
+        await self.inner.close()

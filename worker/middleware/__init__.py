@@ -1,0 +1,9 @@
+"""Darkroom's Dramatiq middleware: lifecycle of the async ctx, job outcome on give-up, metrics."""
+
+from worker.middleware.lifecycle import Lifecycle
+from worker.middleware.metrics import Metrics
+from worker.middleware.outcome import FailOnGiveUp
+from worker.middleware.retries import DurableRetries
+from worker.middleware.shutdown import RequeueOnShutdown
+
+__all__ = ["DurableRetries", "FailOnGiveUp", "Lifecycle", "Metrics", "RequeueOnShutdown"]

@@ -1,0 +1,173 @@
+"""Dramatiq's Prometheus middleware plus Darkroom's job metrics, exported once per pool.
+
+* ``dramatiq_*`` — Dramatiq's own middleware, unchanged (messages, errors, retries,
+  dead letters, in progress, durations per queue and actor);
+* ``darkroom_job_duration_seconds{kind,queue,outcome}``, ``darkroom_jobs_in_progress``,
+  ``darkroom_bytes_in_total`` / ``darkroom_bytes_out_total{kind}`` and
+  ``darkroom_webhook_deliveries_total{event,outcome}``.
+
+Both write to the pool's ``PROMETHEUS_MULTIPROC_DIR`` (:func:`worker.exporter.metrics_dir`)
+and are served by :func:`worker.exporter.serve_metrics`, which the Dramatiq CLI forks once
+per pool because this middleware lists it in ``forks``.
+
+Outcome of a job: ``retry`` (raised, will be retried), ``failed`` (raised and given up, or
+— for jobs that own an image — the image ended ``failed``, e.g. undecodable input, which
+the runner records without raising), ``skipped`` (dropped by a middleware, e.g. age limit),
+``ok`` otherwise. For webhooks a returned job whose last recorded attempt was not a
+delivery (a refused URL) is ``failed``. Its ``after_*`` hooks must run after those of
+``Retries`` and ``FailOnGiveUp``: Dramatiq runs them in reverse list order, so it is listed before them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, cast
+
+import structlog
+from dramatiq.middleware import prometheus as dramatiq_prometheus
+from dramatiq.middleware.prometheus import Prometheus
+
+from jobs.constants import image_key, webhook_attempts_key
+from jobs.ops.keys import canonical_queue
+from jobs.payloads import PAYLOADS
+from jobs.settings import Settings
+from jobs.states import Status
+from worker import context
+from worker.exporter import metrics_dir, serve_metrics
+from worker.metered_storage import MeteredStorage
+from worker.runner import run_on_loop
+
+log = structlog.get_logger(__name__)
+
+
+class Metrics(Prometheus):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.metrics: ModuleType | None = None
+        self.booted = False  # Dramatiq's half has its metrics only after process boot
+        self._started: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def forks(self) -> list[Callable[[], int]]:
+        return [serve_metrics] if self.settings.metrics_port else []
+
+    # --- process and worker lifecycle -----------------------------------------------------------
+
+    def after_process_boot(self, broker: Any) -> None:
+        directory = metrics_dir()
+        dramatiq_prometheus.DB_PATH = directory  # Dramatiq's middleware reads its module global
+        super().after_process_boot(broker)  # type: ignore[no-untyped-call]
+        self.booted = True
+        from jobs import metrics  # only now: prometheus_client picks multiprocess mode on import
+
+        self.metrics = metrics
+        if not metrics.multiprocess_active():
+            log.warning("metrics.single_process", reason="prometheus_client was imported before boot")
+
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        if self.booted:
+            super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        ctx = context.current()  # opened by Lifecycle, earlier in the middleware list
+        ctx.storage = MeteredStorage(ctx.storage, self._count_bytes)
+
+    def _count_bytes(self, direction: str, kind: str, size: int) -> None:
+        if self.metrics is not None:
+            counter = self.metrics.BYTES_IN if direction == "in" else self.metrics.BYTES_OUT
+            counter.labels(kind).inc(size)
+
+    # --- messages ---------------------------------------------------------------------------------
+
+    # Without process boot (a broker used outside the Dramatiq CLI) Dramatiq's hooks would fail.
+
+    def after_nack(self, broker: Any, message: Any) -> None:
+        if self.booted:
+            super().after_nack(broker, message)  # type: ignore[no-untyped-call]
+
+    def after_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        if self.booted:
+            super().after_enqueue(broker, message, delay)  # type: ignore[no-untyped-call]
+
+    def before_delay_message(self, broker: Any, message: Any) -> None:
+        if self.booted:
+            super().before_delay_message(broker, message)  # type: ignore[no-untyped-call]
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        if self.booted:
+            super().before_process_message(broker, message)  # type: ignore[no-untyped-call]
+        if self.metrics is None:
+            return
+        with self._lock:
+            self._started[message.message_id] = time.perf_counter()
+        self.metrics.JOBS_IN_PROGRESS.labels(*self._labels(message)).inc()
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        if self.booted:
+            super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
+        self._finish(message, exception, skipped=False)
+
+    def after_skip_message(  # type: ignore[override]  # Dramatiq aliases it to after_process_message
+        self, broker: Any, message: Any
+    ) -> None:
+        if self.booted:
+            super().after_process_message(broker, message)  # type: ignore[no-untyped-call]
+        self._finish(message, None, skipped=True)
+
+    @staticmethod
+    def _labels(message: Any) -> tuple[str, str]:
+        return str(message.actor_name), canonical_queue(str(message.queue_name))
+
+    def _finish(self, message: Any, exception: BaseException | None, *, skipped: bool) -> None:
+        with self._lock:
+            started = self._started.pop(message.message_id, None)
+        if self.metrics is None or started is None:
+            return
+        kind, queue = self._labels(message)
+        self.metrics.JOBS_IN_PROGRESS.labels(kind, queue).dec()
+        outcome = job_outcome(message, exception, skipped)
+        payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}
+        if outcome == "ok":
+            outcome = self._refine(kind, payload)
+        self.metrics.JOB_DURATION.labels(kind, queue, outcome).observe(time.perf_counter() - started)
+        if kind == "webhook":
+            delivery = {"ok": "delivered"}.get(outcome, outcome)
+            self.metrics.WEBHOOK_DELIVERIES.labels(str(payload.get("event", "?")), delivery).inc()
+
+    def _refine(self, kind: str, payload: dict[str, Any]) -> str:
+        """A job that returned normally may still have failed its image (or its delivery)."""
+        image_id = payload.get("image_id")
+        owns_image = getattr(PAYLOADS.get(kind), "owns_image", False)
+        if not isinstance(image_id, str) or not (owns_image or kind == "webhook"):
+            return "ok"
+        try:
+            return run_on_loop(_settled_outcome(kind, image_id))
+        except Exception as exc:  # metrics never fail a job
+            log.debug("metrics.outcome_unknown", error=str(exc)[:200])
+            return "ok"
+
+
+def job_outcome(message: Any, exception: BaseException | None, skipped: bool) -> str:
+    if skipped:
+        return "skipped"
+    if exception is None:
+        return "ok"
+    return "failed" if message.failed else "retry"
+
+
+async def _settled_outcome(kind: str, image_id: str) -> str:
+    redis = context.current().redis
+    if kind == "webhook":
+        last = cast(bytes | None, await redis.lindex(webhook_attempts_key(image_id), 0))
+        delivered = last is not None and bool(json.loads(last).get("delivered"))
+        return "ok" if delivered else "failed"
+    status = cast(bytes | None, await redis.hget(image_key(image_id), "status"))
+    return "failed" if status == Status.FAILED.value.encode() else "ok"

@@ -1,0 +1,56 @@
+"""On shutdown, jobs still running when the grace period ends go back on their queue at once.
+
+``darkroom worker --shutdown-timeout`` gives in-flight jobs that long to finish. Dramatiq puts
+back the messages it fetched but never started; a job still *running* when the time is up
+stays claimed by the dying process, and only comes back once another pool's maintenance
+declares it dead (``HEARTBEAT_TIMEOUT_MS`` later — a minute by default). Here every message
+still in flight after the grace period is requeued before the process exits. Should the job
+finish after all, it is simply run again, which is a no-op (jobs are owned by ``job_id``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+import structlog
+from dramatiq.middleware import Middleware
+
+log = structlog.get_logger(__name__)
+
+
+class RequeueOnShutdown(Middleware):
+    """Must come after Lifecycle in the list: its ``after_worker_shutdown`` runs first (reverse order)."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        with self._lock:
+            self._running[message.message_id] = message
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        with self._lock:
+            self._running.pop(message.message_id, None)
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        self.after_process_message(broker, message)
+
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        with self._lock:
+            overran = list(self._running.values())
+            self._running.clear()
+        by_queue: dict[str, list[str]] = defaultdict(list)
+        for message in overran:
+            if "redis_message_id" in message.options:
+                by_queue[message.queue_name].append(message.options["redis_message_id"])
+        for queue_name, ids in by_queue.items():
+            try:
+                broker.do_requeue(queue_name, *ids)
+                log.warning("worker.requeued_at_shutdown", queue=queue_name, messages=len(ids))
+            except Exception as exc:  # Redis down: maintenance requeues them after the heartbeat timeout
+                log.error("worker.requeue_at_shutdown_failed", queue=queue_name, error=str(exc)[:200])

@@ -1,0 +1,1 @@
+"""The async job pipelines: one module per job kind, plus shared steps."""

@@ -1,0 +1,56 @@
+"""block: existing images whose original has a blocked SHA-256 become ``failed``/``media_blocked``.
+
+They are unpublished (CDN told), their stored bytes and derivatives removed; the record
+stays so callers see why. New uploads of those bytes are refused at the API (403) or fail
+in the worker (URL sources).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import structlog
+
+from jobs.constants import images_prefix, original_key, originals_index_key
+from jobs.errors import MediaBlocked, NotFound
+from jobs.models import ImageError
+from jobs.payloads import BlockJob
+from jobs.publication import public_urls, unpublished
+from jobs.states import Status
+from jobs.store import Record
+from jobs.store.errors import redis_errors
+from worker.context import WorkerContext
+from worker.pipeline.objects import remove_public
+from worker.pipeline.purge import purge_image
+
+log = structlog.get_logger(__name__)
+
+
+def blocked(record: Record) -> Record | None:
+    if record.status == Status.FAILED and record.image.error and record.image.error.code == MediaBlocked.code:
+        return None
+    error = ImageError(code=MediaBlocked.code, message="This image's content is blocked.")
+    return (
+        record.evolve(**unpublished(record.image), status=Status.FAILED, error=error)
+        .with_job(None, None)
+        .with_extra(publication=None)
+    )
+
+
+async def run_block(ctx: WorkerContext, job: BlockJob) -> None:
+    with redis_errors():
+        members = cast(list[bytes], await ctx.redis.smembers(originals_index_key(job.checksum)))
+    for image_id in sorted(m.decode() for m in members):
+        try:
+            record = await ctx.store.load(image_id)
+        except NotFound:
+            continue
+        old_urls = public_urls(record.image)
+        await ctx.store.update(image_id, blocked)
+        await remove_public(ctx.storage, image_id)
+        _, render_urls = await purge_image(ctx, image_id, with_public=False)
+        await ctx.storage.delete_prefix(images_prefix(image_id))
+        await ctx.storage.delete(original_key(image_id))
+        if old_urls or render_urls:
+            await ctx.purger.purge(old_urls + render_urls)
+        log.info("image.blocked", image_id=image_id)

@@ -1,0 +1,77 @@
+"""delete and expire: remove an image's record and every stored object, and tell the CDN.
+
+``delete`` runs after the API has already removed the record (so the image is gone for
+callers at once); it sweeps storage twice — now, and once more after the longest a job
+could still be writing — so nothing an in-flight job writes survives.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import structlog
+
+from jobs.constants import EXPIRIES_KEY, originals_index_key, rendered_paths_key
+from jobs.errors import NotFound
+from jobs.ids import new_token
+from jobs.models import utcnow
+from jobs.payloads import DeleteJob, ExpireJob
+from jobs.publication import public_urls
+from jobs.store import Record
+from jobs.store.errors import redis_errors
+from worker.context import WorkerContext
+from worker.pipeline.objects import remove_image_objects
+from worker.pipeline.purge import purge_image
+
+log = structlog.get_logger(__name__)
+EXPIRE_BATCH = 500
+
+
+async def erase_objects(ctx: WorkerContext, image_id: str, checksum: str | None, cdn_urls: list[str]) -> int:
+    _, render_urls = await purge_image(ctx, image_id, with_public=False)
+    removed = await remove_image_objects(ctx.storage, image_id)
+    with redis_errors():
+        await ctx.redis.delete(rendered_paths_key(image_id))
+        if checksum:
+            await ctx.redis.srem(originals_index_key(checksum), image_id)
+    if cdn_urls or render_urls:
+        await ctx.purger.purge(cdn_urls + render_urls)
+    return removed
+
+
+async def erase(ctx: WorkerContext, record: Record) -> None:
+    """Delete a record and everything stored for it (expiry, blocklist, sweeps)."""
+    await ctx.store.delete(record.id)
+    await erase_objects(ctx, record.id, record.extra.get("original_checksum"), public_urls(record.image))
+
+
+async def run_delete(ctx: WorkerContext, job: DeleteJob) -> None:
+    removed = await erase_objects(ctx, job.image_id, job.original_checksum, job.public_urls)
+    log.info("delete.swept", objects=removed, final=not job.sweep_again)
+    if job.sweep_again:
+        again = job.model_copy(update={"job_id": new_token(), "sweep_again": False})
+        delay_ms = int((ctx.settings.job_time_limit + 5) * 1000)
+        await ctx.queue.asend(again, delay_ms=delay_ms)
+
+
+async def run_expire(ctx: WorkerContext, job: ExpireJob) -> None:
+    now = utcnow()
+    with redis_errors():
+        due = cast(
+            list[bytes],
+            await ctx.redis.zrangebyscore(EXPIRIES_KEY, "-inf", now.timestamp(), start=0, num=EXPIRE_BATCH),
+        )
+    for member in due:
+        image_id = member.decode()
+        try:
+            record = await ctx.store.load(image_id)
+        except NotFound:
+            with redis_errors():
+                await ctx.redis.zrem(EXPIRIES_KEY, image_id)
+            continue
+        if record.image.expires_at is None or record.image.expires_at > now:
+            continue
+        await erase(ctx, record)
+        log.info("image.expired", image_id=image_id)
+    if len(due) == EXPIRE_BATCH:
+        await ctx.queue.asend(ExpireJob(job_id=new_token()))

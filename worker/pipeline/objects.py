@@ -1,0 +1,37 @@
+"""Storage chores shared by jobs: public copies, and removing everything of an image."""
+
+from __future__ import annotations
+
+import asyncio
+
+from jobs.constants import image_prefixes, original_key, public_prefix, record_key
+from jobs.models import Image
+from jobs.publication import copies
+from jobs.storage import Storage
+
+
+async def sync_public(storage: Storage, image: Image) -> None:
+    """Make ``public/{id}/`` hold exactly the image's current master and sizes.
+
+    New copies land first, stale ones (e.g. another format after a refresh) go after, so a
+    published URL never 404s in between.
+    """
+    pairs = copies(image)
+    await asyncio.gather(*(storage.copy(src, dst) for src, dst in pairs))
+    wanted = {dst for _, dst in pairs}
+    stale = [o.key for o in await storage.list(public_prefix(image.id)) if o.key not in wanted]
+    await asyncio.gather(*(storage.delete(key) for key in stale))
+
+
+async def remove_public(storage: Storage, image_id: str) -> int:
+    return await storage.delete_prefix(public_prefix(image_id))
+
+
+async def remove_image_objects(storage: Storage, image_id: str) -> int:
+    """Every object of an image: original, master, sizes, derivatives, public copies, sidecar."""
+    removed = await asyncio.gather(*(storage.delete_prefix(p) for p in image_prefixes(image_id)))
+    for key in (original_key(image_id), record_key(image_id)):
+        if await storage.head(key) is not None:
+            await storage.delete(key)
+            removed.append(1)
+    return sum(removed)

@@ -1,0 +1,85 @@
+"""purge: drop cached derivatives (one image, listed render URLs, or a whole account) and tell the CDN."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import cast
+
+import structlog
+
+from jobs.constants import account_images_key, derived_key, derived_prefix, purge_key, rendered_paths_key
+from jobs.errors import NotFound
+from jobs.models import utcnow
+from jobs.payloads import PurgeJob
+from jobs.publication import public_urls
+from jobs.render_urls import cache_digest, decode_options, parse
+from jobs.store.errors import redis_errors
+from worker.context import WorkerContext
+
+log = structlog.get_logger(__name__)
+PURGE_TTL_S = 7 * 86400
+
+
+def render_url(ctx: WorkerContext, path: str) -> str:
+    return f"{ctx.settings.client_base_url}{path}"
+
+
+async def purge_image(ctx: WorkerContext, image_id: str, *, with_public: bool) -> tuple[int, list[str]]:
+    """Every derivative of one image; returns (objects removed, URLs to purge at the CDN)."""
+    removed = await ctx.storage.delete_prefix(derived_prefix(image_id))
+    with redis_errors():
+        paths = cast(dict[bytes, bytes], await ctx.redis.hgetall(rendered_paths_key(image_id)))
+        await ctx.redis.delete(rendered_paths_key(image_id))
+    urls = [render_url(ctx, p.decode()) for p in paths.values()]
+    if with_public:
+        with contextlib.suppress(NotFound):
+            urls += public_urls((await ctx.store.load(image_id)).image)
+    return removed, urls
+
+
+async def purge_urls(ctx: WorkerContext, account: str, urls: list[str]) -> tuple[int, list[str]]:
+    removed, purged = 0, []
+    for url in urls:
+        ref = parse(url)
+        try:
+            await ctx.store.get(account, ref.image_id)
+        except NotFound:
+            continue  # not this account's (checked at the API too): never touch it
+        digest = cache_digest(decode_options(ref.options), ref.format)
+        key = derived_key(ref.image_id, digest, ref.format)
+        if await ctx.storage.head(key) is not None:
+            await ctx.storage.delete(key)
+            removed += 1
+        with redis_errors():
+            await ctx.redis.hdel(rendered_paths_key(ref.image_id), digest)
+        purged.append(render_url(ctx, ref.path))
+    return removed, purged
+
+
+async def run_purge(ctx: WorkerContext, job: PurgeJob) -> None:
+    if job.scope == "image" and job.image_id is not None:
+        removed, urls = await purge_image(ctx, job.image_id, with_public=True)
+    elif job.scope == "urls":
+        removed, urls = await purge_urls(ctx, job.account, job.urls)
+    else:
+        removed, urls = 0, []
+        with redis_errors():
+            members = cast(list[bytes], await ctx.redis.zrange(account_images_key(job.account), 0, -1))
+        ids = [m.decode() for m in members]
+        for image_id in ids:
+            n, image_urls = await purge_image(ctx, image_id, with_public=False)
+            removed, urls = removed + n, urls + image_urls
+    if urls:
+        await ctx.purger.purge(urls)
+    status = {
+        "state": "done",
+        "account": job.account,
+        "scope": job.scope,
+        "objects": removed,
+        "urls": len(urls),
+        "at": utcnow().isoformat(),
+    }
+    with redis_errors():
+        await ctx.redis.set(purge_key(job.job_id), json.dumps(status), ex=PURGE_TTL_S)
+    log.info("purge.done", objects=removed, urls=len(urls))

@@ -1,0 +1,66 @@
+"""refresh (imgix): re-fetch a URL-sourced image; reprocess only if its bytes changed.
+
+Unchanged bytes → no-op. Changed → ``ready → processing`` owned by a new upload job that
+runs right here, then ``ready`` again (re-published if it was public); cached derivatives
+of the old bytes are purged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import structlog
+
+from jobs.constants import original_key
+from jobs.errors import InvalidRequest, NotFound
+from jobs.ids import new_token
+from jobs.payloads import RefreshJob, UploadJob
+from jobs.states import Status
+from jobs.store import Record
+from worker.context import WorkerContext
+from worker.pipeline.purge import purge_image
+from worker.pipeline.upload import check_not_blocked, fetch_source, run_upload
+
+log = structlog.get_logger(__name__)
+
+
+async def run_refresh(ctx: WorkerContext, job: RefreshJob) -> None:
+    try:
+        record = await ctx.store.get(job.account, job.image_id)
+    except NotFound:
+        log.info("job.image_gone")
+        return
+    source_url = record.extra.get("source_url")
+    if not source_url:
+        raise InvalidRequest("Only images created from a URL can be refreshed.")
+    if record.status == Status.PROCESSING:
+        log.info("refresh.busy")
+        return
+    data = await fetch_source(ctx, source_url)
+    checksum = hashlib.sha256(data).hexdigest()
+    if checksum == record.extra.get("original_checksum") and record.status == Status.READY:
+        log.info("refresh.unchanged")
+        return
+    await check_not_blocked(ctx, checksum)
+    await ctx.storage.put(original_key(job.image_id), data)
+    upload = UploadJob(
+        image_id=job.image_id, account=job.account, job_id=new_token(), source_url=source_url, publish=False
+    )
+
+    def reprocess(r: Record) -> Record | None:
+        if r.status == Status.PROCESSING:
+            return None
+        deadline = time.time() + ctx.settings.stuck_after
+        reprocessing = r.evolve(status=Status.PROCESSING, error=None).with_job(
+            upload.to_message_args(), deadline
+        )
+        return reprocessing.with_extra(original_checksum=checksum)
+
+    claimed = await ctx.store.update(job.image_id, reprocess)
+    if claimed.job_id != upload.job_id:
+        log.info("refresh.lost_race")
+        return
+    log.info("refresh.changed", checksum=checksum)
+    await purge_image(ctx, job.image_id, with_public=False)
+    await run_upload(ctx, upload)

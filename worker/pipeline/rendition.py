@@ -1,0 +1,108 @@
+"""Store a rendition's objects and move the image to ``ready`` with what was stored.
+
+If the image is (or is asked to be) published, its public copies are refreshed *before*
+the transition, so ``ready`` and ``url`` appear together. If the record vanished while the
+job ran (deleted), whatever the job wrote is removed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any
+
+import structlog
+
+from jobs.constants import CONTENT_TYPES, FORMAT_EXTENSIONS, master_key, size_key
+from jobs.errors import NotFound
+from jobs.models import SizeVariant, utcnow
+from jobs.payloads import ImageJob
+from jobs.publication import published
+from jobs.states import Status
+from jobs.store import Record
+from worker.context import WorkerContext
+from worker.imaging.types import Rendition
+from worker.pipeline.objects import remove_image_objects, sync_public
+from worker.pipeline.outcome import notify, owned_by
+
+log = structlog.get_logger(__name__)
+
+
+async def save_rendition(ctx: WorkerContext, image_id: str, rendition: Rendition) -> None:
+    master = rendition.master
+    puts = [
+        ctx.storage.put(
+            master_key(image_id, master.format), master.data, content_type=CONTENT_TYPES[master.format]
+        )
+    ]
+    for name, variant in rendition.sizes.items():
+        key = size_key(image_id, name, variant.format)
+        puts.append(ctx.storage.put(key, variant.data, content_type=CONTENT_TYPES[variant.format]))
+    await asyncio.gather(*puts)
+
+
+def ready_fields(record: Record, rendition: Rendition, filename: str | None) -> dict[str, Any]:
+    master = rendition.master
+    name = filename or record.image.filename
+    if name == record.id:  # no original name: {id}.{format} (DESIGN §2)
+        name = f"{record.id}.{FORMAT_EXTENSIONS[master.format]}"
+    return {
+        "status": Status.READY,
+        "error": None,
+        "format": master.format,
+        "width": master.width,
+        "height": master.height,
+        "bytes": len(master.data),
+        "checksum": "sha256:" + hashlib.sha256(master.data).hexdigest(),
+        "placeholder": rendition.placeholder,
+        "transformable": rendition.transformable,
+        "sizes": {
+            n: SizeVariant(url=None, width=v.width, height=v.height) for n, v in rendition.sizes.items()
+        },
+        "filename": name,
+    }
+
+
+async def complete(
+    ctx: WorkerContext,
+    job: ImageJob,
+    rendition: Rendition,
+    *,
+    publish: bool = False,
+    filename: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Record | None:
+    """processing → ready (publishing first if asked or already public). None if the image is gone."""
+    try:
+        current = await ctx.store.load(job.image_id)
+    except NotFound:
+        await _discard(ctx, job)
+        return None
+    fields = ready_fields(current, rendition, filename)
+    if publish or current.image.public:
+        candidate = current.image.evolve(**fields)
+        await sync_public(ctx.storage, candidate)
+        fields |= published(ctx.settings, candidate, utcnow())
+
+    owner: dict[str, Any] = {}
+
+    def change(record: Record) -> Record | None:
+        if not owned_by(record, job.job_id):
+            return None
+        owner.clear()
+        owner.update(record.job or {})
+        return record.evolve(**fields).with_job(None, None).with_extra(**(extra or {}))
+
+    try:
+        record = await ctx.store.update(job.image_id, change)
+    except NotFound:
+        await _discard(ctx, job)
+        return None
+    if owner:
+        await notify(ctx, owner, record)
+    return record
+
+
+async def _discard(ctx: WorkerContext, job: ImageJob) -> None:
+    log.info("image.gone_while_processing")
+    await remove_image_objects(ctx.storage, job.image_id)

@@ -1,0 +1,54 @@
+"""transform: a ready parent's master + operations → a new image with the parent's name."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import PurePosixPath
+
+import structlog
+
+from jobs.constants import FORMAT_EXTENSIONS, master_key
+from jobs.errors import MediaFailed, NotFound
+from jobs.operations import Operation, Watermark, validate_operations
+from jobs.payloads import TransformJob
+from jobs.states import Status
+from jobs.store import Record
+from worker.context import WorkerContext
+from worker.imaging import process_transform
+from worker.pipeline.outcome import claim
+from worker.pipeline.rendition import complete, save_rendition
+
+log = structlog.get_logger(__name__)
+
+
+async def load_master(ctx: WorkerContext, account: str, image_id: str, role: str) -> tuple[Record, bytes]:
+    """A ready image of the same account and its master bytes (parent or watermark)."""
+    try:
+        record = await ctx.store.get(account, image_id)
+    except NotFound as exc:
+        raise MediaFailed(f"The {role} image {image_id} no longer exists.") from exc
+    if record.status != Status.READY or record.image.format is None:
+        raise MediaFailed(f"The {role} image {image_id} is not ready ({record.status.value}).")
+    return record, await ctx.storage.get(master_key(image_id, record.image.format))
+
+
+async def load_assets(ctx: WorkerContext, account: str, operations: list[Operation]) -> dict[str, bytes]:
+    ids = {op.image_id for op in operations if isinstance(op, Watermark) and op.image_id}
+    loaded = await asyncio.gather(*(load_master(ctx, account, i, "watermark") for i in sorted(ids)))
+    return {record.id: data for record, data in loaded}
+
+
+async def run_transform(ctx: WorkerContext, job: TransformJob) -> None:
+    if await claim(ctx, job) is None:
+        return
+    operations = validate_operations(job.operations)
+    parent, data = await load_master(ctx, job.account, job.parent_id, "parent")
+    assets = await load_assets(ctx, job.account, operations)
+    threads = ctx.settings.imaging_threads
+    rendition = await asyncio.to_thread(
+        process_transform, data, operations, ctx.limits, assets=assets, threads=threads
+    )
+    await save_rendition(ctx, job.image_id, rendition)
+    stem = PurePosixPath(parent.image.filename).stem or parent.id
+    filename = f"{stem}.{FORMAT_EXTENSIONS[rendition.master.format]}"
+    await complete(ctx, job, rendition, publish=job.publish, filename=filename)

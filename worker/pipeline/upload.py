@@ -1,0 +1,74 @@
+"""upload: staged bytes or a source URL → master + sizes + placeholder → ``ready``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import structlog
+
+from jobs.constants import BLOCKLIST_KEY, original_key, originals_index_key
+from jobs.errors import MediaBlocked, ObjectNotFound, TooLarge
+from jobs.payloads import UploadJob
+from jobs.store.errors import redis_errors
+from worker.context import WorkerContext
+from worker.fetch import fetch
+from worker.imaging import process_upload
+from worker.pipeline.outcome import claim
+from worker.pipeline.rendition import complete, save_rendition
+
+log = structlog.get_logger(__name__)
+
+
+async def fetch_source(ctx: WorkerContext, url: str) -> bytes:
+    return await fetch(
+        ctx.http,
+        url,
+        max_bytes=ctx.settings.max_input_bytes,
+        allow_private=ctx.settings.allow_private_sources,
+    )
+
+
+async def read_source(ctx: WorkerContext, job: UploadJob) -> bytes:
+    """The original bytes: staged by the API, or fetched once and staged for reruns."""
+    key = original_key(job.image_id)
+    try:
+        return await ctx.storage.get(key)
+    except ObjectNotFound:
+        if job.source_url is None:
+            raise
+    data = await fetch_source(ctx, job.source_url)
+    await ctx.storage.put(key, data)
+    return data
+
+
+async def check_not_blocked(ctx: WorkerContext, checksum: str) -> None:
+    with redis_errors():
+        blocked = await ctx.redis.sismember(BLOCKLIST_KEY, checksum)
+    if blocked:
+        raise MediaBlocked("These bytes are on the blocklist.")
+
+
+async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
+    record = await claim(ctx, job)
+    if record is None:
+        return
+    data = await read_source(ctx, job)
+    if len(data) > ctx.limits.max_input_bytes:
+        raise TooLarge(f"The input is {len(data)} bytes; the limit is {ctx.limits.max_input_bytes}.")
+    # staged by the API (or refresh): the record already knows the bytes' sha256
+    checksum = record.extra.get("original_checksum") or hashlib.sha256(data).hexdigest()
+    await check_not_blocked(ctx, checksum)
+    rendition = await asyncio.to_thread(
+        process_upload, data, ctx.limits, threads=ctx.settings.imaging_threads
+    )
+    await save_rendition(ctx, job.image_id, rendition)
+    with redis_errors():
+        await ctx.redis.sadd(originals_index_key(checksum), job.image_id)
+    await complete(
+        ctx,
+        job,
+        rendition,
+        publish=job.publish,
+        extra={"original_checksum": checksum, "source_url": job.source_url},
+    )

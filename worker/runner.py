@@ -1,0 +1,84 @@
+"""Turn a thin actor into a safe job: parse, log context, run on the loop, classify errors.
+
+* bad payload → logged and dropped (nothing to retry; the image, if any, is failed);
+* permanent :class:`DarkroomError` → the image becomes ``failed`` with its code, message acked;
+* transient errors and unexpected exceptions propagate, so Dramatiq's Retries middleware
+  retries them with backoff; :class:`worker.middleware.outcome.FailOnGiveUp` fails the image
+  when retries run out or the time limit hits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import CurrentMessage
+
+from jobs.errors import DarkroomError, InvalidRequest
+from jobs.ids import is_image_id
+from jobs.payloads import ImageJob, JobPayload, parse_payload
+from worker import context
+from worker.context import WorkerContext
+from worker.pipeline.outcome import fail_with
+
+log = structlog.get_logger(__name__)
+
+P = TypeVar("P", bound=JobPayload)
+Handler = Callable[[WorkerContext, P], Awaitable[None]]
+T = TypeVar("T")
+
+
+def run_on_loop(coro: Awaitable[T]) -> T:
+    loop_thread = get_event_loop_thread()
+    if loop_thread is None:
+        raise RuntimeError("Dramatiq's event loop is not running (Lifecycle middleware missing?)")
+    return loop_thread.run_coroutine(coro)
+
+
+def current_attempt() -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) + 1 if message is not None else 1
+
+
+async def run_job(raw: Any, handler: Handler[P], attempt: int) -> None:
+    ctx = context.current()
+    try:
+        job = parse_payload(raw)
+    except InvalidRequest as exc:
+        await _reject_payload(ctx, raw, exc)
+        return
+    with structlog.contextvars.bound_contextvars(**job.log_context, attempt=attempt):
+        log.info("job.start")
+        try:
+            await handler(ctx, job)  # type: ignore[arg-type]
+        except DarkroomError as exc:
+            if exc.transient:
+                log.warning("job.transient_error", error_code=exc.code, error_message=exc.message)
+                raise
+            log.info("job.permanent_error", error_code=exc.code, error_message=exc.message)
+            if isinstance(job, ImageJob) and job.owns_image:
+                await fail_with(ctx, job.image_id, job.job_id, exc)
+            return
+        log.info("job.done")
+
+
+async def _reject_payload(ctx: WorkerContext, raw: Any, exc: InvalidRequest) -> None:
+    log.error("job.invalid_payload", error_message=exc.message, field=exc.field)
+    if not isinstance(raw, dict):
+        return
+    image_id, job_id = raw.get("image_id"), raw.get("job_id")
+    if isinstance(image_id, str) and is_image_id(image_id) and isinstance(job_id, str):
+        await fail_with(ctx, image_id, job_id, exc)
+
+
+def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], None]:
+    """Wrap an async pipeline function as a (sync) Dramatiq actor body."""
+
+    def actor(payload: dict[str, Any]) -> None:
+        run_on_loop(run_job(payload, handler, current_attempt()))
+
+    actor.__name__ = handler.__name__
+    actor.__doc__ = handler.__doc__
+    return actor

@@ -1,0 +1,78 @@
+"""Periodic work run from the worker pools: expiry sweep, reaper, broker maintenance.
+
+Every worker process runs this loop on Dramatiq's event loop; a Redis lock with the
+period as TTL (``SET NX PX``) lets exactly one of them run each schedule per period,
+however many pools are up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from jobs.constants import schedule_lock_key
+from jobs.ids import new_token
+from jobs.payloads import ExpireJob
+from jobs.settings import Settings
+from jobs.store.errors import redis_errors
+from worker.context import WorkerContext
+from worker.maintenance import requeue_dead_workers
+from worker.reaper import reap
+
+log = structlog.get_logger(__name__)
+Action = Callable[[WorkerContext], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name: str
+    every_s: float
+    run: Action
+
+
+async def enqueue_expiry(ctx: WorkerContext) -> None:
+    await ctx.queue.asend(ExpireJob(job_id=new_token()))
+
+
+async def broker_maintenance(ctx: WorkerContext) -> None:
+    broker = ctx.queue.broker
+    await asyncio.to_thread(requeue_dead_workers, broker)  # type: ignore[arg-type]
+
+
+def schedules(settings: Settings) -> list[Schedule]:
+    return [
+        Schedule("expire", settings.expire_sweep_interval, enqueue_expiry),
+        Schedule("reap", settings.reaper_interval, reap),
+        Schedule("maintenance", max(1.0, settings.heartbeat_timeout_ms / 4000), broker_maintenance),
+    ]
+
+
+async def tick(ctx: WorkerContext, plan: list[Schedule], owner: str) -> list[str]:
+    """Run every schedule whose period lock this process wins; returns their names."""
+    fired = []
+    for item in plan:
+        with redis_errors():
+            won = await ctx.redis.set(
+                schedule_lock_key(item.name), owner, nx=True, px=int(item.every_s * 1000)
+            )
+        if won:
+            await item.run(ctx)
+            fired.append(item.name)
+    return fired
+
+
+async def run_scheduler(ctx: WorkerContext, owner: str) -> None:
+    plan = schedules(ctx.settings)
+    pause = max(0.1, min(s.every_s for s in plan) / 4)
+    while True:
+        try:
+            for name in await tick(ctx, plan, owner):
+                log.debug("schedule.ran", schedule=name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis down: try again next tick
+            log.warning("schedule.failed", error=str(exc))
+        await asyncio.sleep(pause)
