@@ -1,0 +1,77 @@
+"""delete and expiry leave nothing behind, in local storage and in S3."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import redis
+
+from jobs.constants import image_key
+from jobs.errors import NotFound
+from jobs.settings import Settings
+from jobs.states import Status
+from jobs.storage import open_storage
+from tests.e2e.conftest import Stack
+from tests.support.images import oriented_jpeg
+
+pytestmark = pytest.mark.e2e
+
+
+def keys_of(settings: Settings, image_id: str) -> list[str]:
+    async def scan() -> list[str]:
+        storage = await open_storage(settings)
+        try:
+            return [o.key for o in await storage.list("") if image_id in o.key]
+        finally:
+            await storage.close()
+
+    return asyncio.run(scan())
+
+
+def eventually(check: Callable[[], bool], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+def test_delete_leaves_no_object(any_storage_stack: Stack) -> None:
+    stack = any_storage_stack
+    client = stack.client
+    image = client.wait(client.upload(oriented_jpeg(900, 600, 1), publish=True).id, timeout=60)
+    client.render_url(image.id, [{"op": "blur", "sigma": 2}], "webp")
+    httpx.get(client.render_url(image.id, [{"op": "blur", "sigma": 2}], "webp"), timeout=60)
+    before = keys_of(stack.settings, image.id)
+    assert any(k.startswith("public/") for k in before) and any(k.startswith("derived/") for k in before)
+    assert f"originals/{image.id}" in before and f"records/{image.id}.json" in before
+
+    client.delete(image.id)
+    with pytest.raises(NotFound):
+        client.get(image.id)  # gone for readers at once
+    assert image.id not in [i.id for i in client.list().data]
+    assert eventually(lambda: keys_of(stack.settings, image.id) == []), keys_of(stack.settings, image.id)
+    assert not redis.Redis.from_url(stack.settings.redis_url).exists(image_key(image.id))
+
+
+@pytest.fixture
+def expiring_stack(make_stack: Callable[[Settings], Stack], make_settings: Callable[..., Settings]) -> Stack:
+    return make_stack(make_settings(expire_sweep_interval=0.5))
+
+
+def test_expired_image_is_swept(expiring_stack: Stack) -> None:
+    client = expiring_stack.client
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    image = client.upload(oriented_jpeg(300, 200, 1), expires_at=expires)
+    assert client.wait(image.id, timeout=60).status == Status.READY
+    assert eventually(lambda: keys_of(expiring_stack.settings, image.id) == [], timeout=20)
+    with pytest.raises(NotFound):
+        client.get(image.id)
+    r = redis.Redis.from_url(expiring_stack.settings.redis_url)
+    assert not r.exists(image_key(image.id))

@@ -1,0 +1,108 @@
+"""refresh re-fetches URL-sourced images; the blocklist fails existing copies and refuses new ones."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from jobs.errors import InvalidRequest, MediaBlocked
+from jobs.models import Image
+from jobs.states import Status
+from tests.e2e.conftest import Stack
+from tests.support.images import oriented_jpeg
+from tests.support.stack import ROOT, process_env
+
+pytestmark = pytest.mark.e2e
+
+
+class Source(BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def source() -> Iterator[str]:
+    Source.body = oriented_jpeg(300, 200, 1)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Source)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/photo.jpg"
+    server.shutdown()
+
+
+def wait_for(check: object, timeout: float = 30) -> Image:
+    deadline = time.monotonic() + timeout
+    while True:
+        image = check()  # type: ignore[operator]
+        if image is not None:
+            return image  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.1)
+
+
+def test_refresh_reprocesses_only_changed_bytes(stack: Stack, source: str) -> None:
+    client = stack.client
+    image = client.wait(client.upload_url(source).id, timeout=60)
+    assert (image.status, image.width, image.height) == (Status.READY, 300, 200)
+
+    client.refresh(image.id)  # same bytes: a no-op
+    time.sleep(1.5)
+    assert client.get(image.id).version == image.version
+
+    Source.body = oriented_jpeg(640, 480, 1)
+    client.refresh(image.id)
+
+    def refreshed() -> Image | None:
+        current = client.get(image.id)
+        return current if current.width == 640 and current.status == Status.READY else None
+
+    changed = wait_for(refreshed)
+    assert (changed.width, changed.height) == (640, 480) and changed.version > image.version
+
+    uploaded = client.wait(client.upload(oriented_jpeg(10, 10, 1)).id, timeout=60)
+    with pytest.raises(InvalidRequest):
+        client.refresh(uploaded.id)  # not from a URL
+
+
+def test_block_fails_existing_images_and_refuses_new_uploads(stack: Stack) -> None:
+    client = stack.client
+    data = oriented_jpeg(320, 240, 1)
+    image = client.wait(client.upload(data, publish=True).id, timeout=60)
+    assert image.public and image.url and httpx.get(image.url).status_code == 200
+    other = client.wait(client.upload(oriented_jpeg(32, 24, 1)).id, timeout=60)
+
+    checksum = hashlib.sha256(data).hexdigest()
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.cli.main", "block", f"sha256:{checksum}"],
+        env=process_env(stack.settings), cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+    blocked = wait_for(lambda: ((i := client.get(image.id)).status == Status.FAILED and i) or None)
+    assert blocked.error is not None and blocked.error.code == "media_blocked"
+    assert blocked.public is False and blocked.url is None
+    assert httpx.get(image.url).status_code == 404
+    assert client.get(other.id).status == Status.READY  # other content untouched
+    with pytest.raises(MediaBlocked):
+        client.upload(data)
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "jobs.cli.main", "block", "not-a-hash"],
+        env=process_env(stack.settings), cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "SHA-256" in bad.stderr

@@ -1,0 +1,141 @@
+"""The operator commands end to end in-process: status, probe, requeue-dead, reindex, dashboard-link."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import dramatiq
+import pytest
+import redis
+from redis.asyncio import Redis
+
+from jobs.api.dashboard_auth import verify
+from jobs.cli.main import main
+from jobs.constants import Queue
+from jobs.ops.keys import dead_key, queue_key
+from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms
+from jobs.payloads import PublishJob
+from jobs.queue import redis_broker
+from jobs.settings import Settings
+from tests.support.dead_letters import kill
+from tests.support.servers import free_port
+
+Cli = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[[Settings], Cli]:
+    def bind(settings: Settings) -> Cli:
+        for name in list(__import__("os").environ):
+            if name.startswith("DARKROOM_"):
+                monkeypatch.delenv(name)
+        for name, value in settings.to_env().items():
+            monkeypatch.setenv(name, value)
+
+        def run(*argv: str) -> tuple[int, str]:
+            capsys.readouterr()
+            code = main(list(argv))
+            return code, capsys.readouterr().out
+
+        return run
+
+    return bind
+
+
+def heartbeat(settings: Settings, host: str, *queues: Queue) -> None:
+    async def go() -> None:
+        client = Redis.from_url(settings.redis_url)
+        me = WorkerBeat(
+            "w-" + host, host, 7, 1, tuple(q.value for q in queues), 2, "0", "2024-01-01T00:00:00"
+        )
+        await beat(client, me, heartbeat_ttl_ms(settings))
+        await client.aclose()
+
+    asyncio.run(go())
+
+
+def enqueue(settings: Settings, queue: Queue, n: int) -> None:
+    broker = redis_broker(settings)
+    for i in range(n):
+        broker.enqueue(dramatiq.Message(queue_name=queue.value, actor_name=queue.short,
+                                        args=({"i": i},), kwargs={}, options={}))  # fmt: skip
+    broker.close()
+
+
+def test_status_json_matches_redis(cli: Any, settings: Settings) -> None:
+    run = cli(settings)
+    enqueue(settings, Queue.UPLOAD, 4)
+    heartbeat(settings, "pod-up", Queue.UPLOAD)
+    code, out = run("status", "--json")
+    body = json.loads(out)
+    assert code == 0
+    by_queue = {q["queue"]: q for q in body["queues"]}
+    assert set(by_queue) == {q.value for q in Queue}
+    assert by_queue[Queue.UPLOAD.value]["ready"] == redis.Redis.from_url(settings.redis_url).llen(
+        queue_key(Queue.UPLOAD)
+    ) == 4  # fmt: skip
+    assert by_queue[Queue.UPLOAD.value]["workers"] == 1 and by_queue[Queue.TRANSFORM.value]["workers"] == 0
+    assert [(w["host"], w["queues"]) for w in body["workers"]] == [("pod-up", [Queue.UPLOAD.value])]
+    assert body["images"] == {"by_status": {"processing": 0, "ready": 0, "failed": 0}, "total": 0}
+    code, text = run("status")
+    assert code == 0 and "Queues" in text and "pod-up" in text
+
+
+def test_status_fails_cleanly_when_redis_is_down(cli: Any, make_settings: Callable[..., Settings]) -> None:
+    run = cli(make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    code, out = run("status", "--json")
+    assert code == 1 and out == ""
+
+
+def test_probe_worker_needs_a_fresh_beat_from_this_host(cli: Any, settings: Settings) -> None:
+    run = cli(settings)
+    assert run("probe", "worker")[0] == 1
+    heartbeat(settings, socket.gethostname(), Queue.UPLOAD)
+    heartbeat(settings, "another-pod", Queue.TRANSFORM)
+    code, out = run("probe", "worker")
+    assert code == 0 and json.loads(out) == {"healthy": True, "host": socket.gethostname(), "workers": 1,
+                                             "missing_queues": []}  # fmt: skip
+    code, out = run("probe", "worker", "--queues", "upload", "transform")
+    assert code == 1 and json.loads(out)["missing_queues"] == [Queue.TRANSFORM.value]
+    assert run("probe", "worker", "--host", "another-pod", "--queues", "transform")[0] == 0
+    assert run("probe", "api", "--url", f"http://127.0.0.1:{free_port()}")[0] == 1
+
+
+def test_requeue_dead_lists_then_replays(cli: Any, settings: Settings) -> None:
+    run = cli(settings)
+    kill(redis_broker(settings), PublishJob(image_id="image_" + "e" * 24, account="acme", job_id="p1"))
+    code, out = run("requeue-dead", "--list")
+    assert code == 0 and [(d["queue"], d["actor"], d["image_id"]) for d in json.loads(out)] == [
+        (Queue.PUBLISH.value, "publish", "image_" + "e" * 24)
+    ]
+    code, out = run("requeue-dead", "--queues", "publish")
+    assert code == 0 and json.loads(out) == {"requeued": {"publish": 1}, "dropped": {}, "errors": []}
+    client = redis.Redis.from_url(settings.redis_url)
+    assert client.zcard(dead_key(Queue.PUBLISH)) == 0 and client.llen(queue_key(Queue.PUBLISH)) == 1
+    assert run("requeue-dead", "--queues", "nope")[0] == 2
+
+
+def test_reindex_command_reports_counts(cli: Any, settings: Settings) -> None:
+    run = cli(settings)
+    code, out = run("reindex", "--dry-run")
+    assert code == 0 and json.loads(out) == {"scanned": 0, "restored": 0, "unchanged": 0, "invalid": []}
+
+
+def test_dashboard_link_is_a_verifiable_login_token(cli: Any, make_settings: Callable[..., Settings]) -> None:
+    assert cli(make_settings())("dashboard-link")[0] == 2  # no DARKROOM_ADMIN_KEY
+    settings = make_settings(admin_key="adm")
+    run = cli(settings)
+    code, out = run("dashboard-link")
+    url = urlsplit(out.strip())
+    assert code == 0 and url.path == "/dashboard/login"
+    viewer = verify(settings, parse_qs(url.query)["token"][0], use="login")
+    assert viewer is not None and viewer.operator
+    code, out = run("dashboard-link", "--account", "globex")
+    viewer = verify(settings, parse_qs(urlsplit(out.strip()).query)["token"][0], use="login")
+    assert code == 0 and viewer is not None and viewer.account == "globex"
+    assert run("dashboard-link", "--account", "nobody")[0] == 2

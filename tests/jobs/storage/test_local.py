@@ -1,0 +1,278 @@
+"""LocalStorage specifics: atomic writes, directory pruning, OSError translation, thread offloading."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from jobs.errors import InvalidRequest, ObjectNotFound, StorageError, StorageUnavailable
+from jobs.storage import local
+from jobs.storage.local import LocalStorage
+from jobs.storage.local_errors import translate_os_error
+
+
+def files_under(root: Path) -> list[str]:
+    """Every file under root, hidden temp files included, as sorted relative paths."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def failing_writer(exc: OSError, seen: list[list[str]] | None = None) -> Callable[[int, bytes], None]:
+    """A ``_write_all`` that writes half the data, records the directory, then fails like a crash."""
+
+    def write(fd: int, data: bytes | memoryview) -> None:
+        os.write(fd, bytes(data[: len(data) // 2]))
+        if seen is not None:
+            seen.append(sorted(os.listdir(os.path.dirname(os.readlink(f"/proc/self/fd/{fd}")))))
+        raise exc
+
+    return write
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def storage(root: Path) -> LocalStorage:
+    return LocalStorage(root)
+
+
+# --- atomic writes ------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to locate the temp file")
+def test_crash_mid_write_leaves_neither_partial_file_nor_temp_file(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(local, "_write_all", failing_writer(OSError(errno.EIO, "I/O error"), seen))
+
+    with pytest.raises(StorageUnavailable):
+        asyncio.run(storage.put("images/image_1/master.jpg", b"0123456789" * 1000))
+
+    # While writing, the data went to one hidden temp file next to the target, never to the key.
+    assert len(seen) == 1 and len(seen[0]) == 1
+    assert seen[0][0].startswith(".~") and seen[0][0].endswith(".tmp")
+    assert not (root / "images/image_1/master.jpg").exists()
+    assert files_under(root) == []
+    assert asyncio.run(storage.list("")) == []
+
+
+def test_crash_mid_overwrite_keeps_the_old_value(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(storage.put("records/image_1.json", b'{"version": 1}'))
+    monkeypatch.setattr(local, "_write_all", failing_writer(OSError(errno.EIO, "I/O error")))
+
+    with pytest.raises(StorageUnavailable):
+        asyncio.run(storage.put("records/image_1.json", b'{"version": 2, "padding": "' + b"x" * 500 + b'"}'))
+
+    assert (root / "records/image_1.json").read_bytes() == b'{"version": 1}'
+    assert files_under(root) == ["records/image_1.json"]
+
+
+def test_a_killed_writers_temp_file_is_invisible(storage: LocalStorage, root: Path) -> None:
+    asyncio.run(storage.put("images/image_1/master.jpg", b"jpg"))
+    (root / "images/image_1/.~0123456789abcdef.tmp").write_bytes(b"half a fi")  # left by SIGKILL
+
+    listed = asyncio.run(storage.list("images/"))
+
+    assert [o.key for o in listed] == ["images/image_1/master.jpg"]
+    with pytest.raises(InvalidRequest):  # and no key can name it
+        asyncio.run(storage.get("images/image_1/.~0123456789abcdef.tmp"))
+
+
+def test_writes_are_fsynced_before_the_rename(storage: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_fsync, real_fdatasync, real_replace = os.fsync, os.fdatasync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync")
+        real_fsync(fd)
+
+    def fdatasync(fd: int) -> None:
+        events.append("fdatasync")
+        real_fdatasync(fd)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(f"replace {os.path.basename(src)[:2]} -> {os.path.basename(dst)}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "replace", replace)
+    asyncio.run(storage.put("originals/image_1", b"bytes"))
+    # data flushed, temp renamed over the key, then the directory fsynced
+    assert events == ["fdatasync", "replace .~ -> image_1", "fsync"]
+    events.clear()
+    fast = LocalStorage(storage.root, fsync=False)  # STORAGE_FSYNC=false: still atomic, not flushed
+    asyncio.run(fast.put("originals/image_2", b"bytes"))
+    assert events == ["replace .~ -> image_2"]
+    assert asyncio.run(fast.get("originals/image_2")) == b"bytes"
+
+
+def test_file_io_runs_off_the_event_loop(storage: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real_write_all = local._write_all
+
+    def write_all(fd: int, data: bytes | memoryview) -> None:
+        threads.append(threading.get_ident())
+        real_write_all(fd, data)
+
+    monkeypatch.setattr(local, "_write_all", write_all)
+    asyncio.run(storage.put("originals/image_1", b"bytes"))
+    assert threads and threading.get_ident() not in threads
+
+
+# --- directories --------------------------------------------------------------------------------
+
+
+def test_delete_prunes_empty_parent_directories_but_never_root(storage: LocalStorage, root: Path) -> None:
+    async def scenario() -> None:
+        for key in ["images/i1/master.jpg", "images/i1/small.jpg", "images/i2/master.jpg", "a/b/c/d/e"]:
+            await storage.put(key, b"x")
+        await storage.delete("images/i1/master.jpg")
+        assert (root / "images/i1").is_dir()  # small.jpg is still there
+        await storage.delete("images/i1/small.jpg")
+        assert not (root / "images/i1").exists()
+        assert (root / "images/i2").is_dir()
+        await storage.delete("images/i2/master.jpg")
+        assert not (root / "images").exists()
+        await storage.delete("a/b/c/d/e")
+        assert root.is_dir()
+        assert list(root.iterdir()) == []
+
+    asyncio.run(scenario())
+
+
+def test_pruning_stops_at_root_even_when_root_sits_in_empty_dirs(tmp_path: Path) -> None:
+    root = tmp_path / "outer" / "inner" / "store"
+    storage = LocalStorage(root)
+    asyncio.run(storage.put("k", b"x"))
+    asyncio.run(storage.delete("k"))
+    assert root.is_dir()
+    assert (tmp_path / "outer" / "inner").is_dir()
+
+
+def test_delete_prefix_prunes_what_it_emptied(storage: LocalStorage, root: Path) -> None:
+    async def scenario() -> int:
+        for key in ["derived/i1/a.webp", "derived/i1/deep/b.webp", "derived/i2/c.webp"]:
+            await storage.put(key, b"x")
+        return await storage.delete_prefix("derived/i1/")
+
+    assert asyncio.run(scenario()) == 2
+    assert not (root / "derived/i1").exists()
+    assert files_under(root) == ["derived/i2/c.webp"]
+
+
+def test_directories_are_created_on_demand(tmp_path: Path) -> None:
+    root = tmp_path / "does" / "not" / "exist" / "yet"
+    storage = LocalStorage(root)
+    assert asyncio.run(storage.list("")) == []
+    asyncio.run(storage.put("images/image_1/master.jpg", b"x"))
+    assert (root / "images/image_1/master.jpg").read_bytes() == b"x"
+
+
+def test_path_for_maps_keys_into_root_and_rejects_traversal(storage: LocalStorage, root: Path) -> None:
+    asyncio.run(storage.put("public/image_1/master.jpg", b"published"))
+    path = storage.path_for("public/image_1/master.jpg")
+    assert path == root.resolve() / "public" / "image_1" / "master.jpg"
+    assert path.read_bytes() == b"published"
+    for bad in ["../secrets", "/etc/passwd", "public/../../x", "a\\b"]:
+        with pytest.raises(InvalidRequest):
+            storage.path_for(bad)
+
+
+def test_traversal_put_writes_nothing_outside_root(storage: LocalStorage, tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest):
+        asyncio.run(storage.put("../escaped", b"evil"))
+    assert not (tmp_path / "escaped").exists()
+    assert files_under(tmp_path) == []
+
+
+def test_file_and_directory_clash_is_a_storage_error(storage: LocalStorage) -> None:
+    asyncio.run(storage.put("images/image_1", b"a file where a directory is needed"))
+    with pytest.raises(StorageError) as caught:
+        asyncio.run(storage.put("images/image_1/master.jpg", b"x"))
+    assert not caught.value.transient
+    assert asyncio.run(storage.get("images/image_1")) == b"a file where a directory is needed"
+
+
+# --- OSError translation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (errno.ENOSPC, StorageUnavailable),
+        (errno.EDQUOT, StorageUnavailable),
+        (errno.EIO, StorageUnavailable),
+        (errno.EMFILE, StorageUnavailable),
+        (errno.EACCES, StorageError),
+        (errno.EPERM, StorageError),
+        (errno.EROFS, StorageError),
+    ],
+    ids=lambda v: errno.errorcode[v] if isinstance(v, int) else v.__name__,
+)
+def test_write_errors_are_translated(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch, code: int, expected: type[Exception]
+) -> None:
+    monkeypatch.setattr(local, "_write_all", failing_writer(OSError(code, os.strerror(code))))
+    with pytest.raises(expected) as caught:
+        asyncio.run(storage.put("originals/image_1", b"data"))
+    assert type(caught.value) is expected  # StorageUnavailable is not a StorageError, nor vice versa
+    assert isinstance(caught.value.__cause__, OSError)
+    assert files_under(root) == []  # the temp file was cleaned up
+
+
+def test_read_permission_error_is_a_permanent_storage_error(
+    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(storage.put("originals/image_1", b"data"))
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(StorageError) as caught:
+        asyncio.run(storage.get("originals/image_1"))
+    assert not caught.value.transient
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores file modes")
+def test_real_permission_denied_directory(storage: LocalStorage, root: Path) -> None:
+    asyncio.run(storage.put("originals/image_1", b"data"))
+    (root / "originals").chmod(0o500)
+    try:
+        with pytest.raises(StorageError):
+            asyncio.run(storage.put("originals/image_2", b"data"))
+    finally:
+        (root / "originals").chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("code", "writing", "expected"),
+    [
+        (errno.ENOENT, False, ObjectNotFound),
+        (errno.ENOTDIR, False, ObjectNotFound),
+        (errno.EISDIR, False, ObjectNotFound),
+        (errno.ENOTDIR, True, StorageError),
+        (errno.EEXIST, True, StorageError),
+        (errno.ENOENT, True, StorageUnavailable),
+        (errno.ENAMETOOLONG, False, InvalidRequest),
+        (errno.ENOSPC, True, StorageUnavailable),
+        (errno.ESTALE, False, StorageUnavailable),
+        (errno.EACCES, False, StorageError),
+        (errno.ELOOP, False, StorageError),
+    ],
+)
+def test_translate_os_error_table(code: int, writing: bool, expected: type[Exception]) -> None:
+    error = translate_os_error(OSError(code, os.strerror(code)), "originals/image_1", writing=writing)
+    assert type(error) is expected

@@ -1,0 +1,90 @@
+"""Intake: once the record is in Redis the request is accepted, whatever fails after it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, cast
+
+import pytest
+from redis.asyncio import Redis
+
+from jobs.constants import DEADLINES_KEY, account_images_key, original_key, record_key
+from jobs.errors import BrokerUnavailable, StorageUnavailable
+from jobs.intake import Intake, UploadOptions
+from jobs.payloads import JobPayload
+from jobs.settings import Settings
+from jobs.states import Status
+from jobs.storage.memory import MemoryStorage
+from jobs.store import ImageStore, Record
+from tests.support.images import oriented_jpeg
+
+
+class SidecarsDown(MemoryStorage):
+    """Storage that goes down right after the original was staged (sidecars fail)."""
+
+    async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+        if key.startswith("records/"):
+            raise StorageUnavailable("S3 unreachable")
+        await super().put(key, data, content_type=content_type)
+
+
+class Queue:
+    def __init__(self, down: bool) -> None:
+        self.down = down
+        self.sent: list[JobPayload] = []
+
+    async def asend(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
+        if self.down:
+            raise BrokerUnavailable()
+        self.sent.append(job)
+        return "m1"
+
+
+class RecordNotWritten(ImageStore):
+    async def create(self, record: Record) -> Record:
+        raise BrokerUnavailable()
+
+
+def upload(
+    settings: Settings,
+    storage: MemoryStorage,
+    queue: Queue,
+    redis_url: str,
+    store: type[ImageStore] = ImageStore,
+) -> Any:
+    async def main() -> Any:
+        redis = Redis.from_url(redis_url)
+        try:
+            intake = Intake(settings, store(redis, storage), storage, queue)  # type: ignore[arg-type]
+            image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
+            members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
+            return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("make_storage", "queue_down"),
+    [(SidecarsDown, False), (MemoryStorage, True), (SidecarsDown, True)],
+    ids=["sidecar fails", "enqueue fails", "both fail"],
+)
+def test_a_created_record_is_an_accepted_request(
+    settings: Settings, redis_url: str, make_storage: Callable[[], MemoryStorage], queue_down: bool
+) -> None:
+    storage, queue = make_storage(), Queue(down=queue_down)
+    image, listed, deadline = upload(settings, storage, queue, redis_url)
+
+    assert image.status == Status.PROCESSING
+    assert listed == [image.id]  # exactly one image, which a 503 would have invited a retry to double
+    assert deadline is not None  # the reaper sends the job if the enqueue did not
+    assert original_key(image.id) in storage.objects
+    assert [j.image_id for j in queue.sent] == ([] if queue_down else [image.id])  # type: ignore[attr-defined]
+    assert (record_key(image.id) in storage.objects) is not isinstance(storage, SidecarsDown)
+
+
+def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
+    with pytest.raises(BrokerUnavailable):
+        upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)

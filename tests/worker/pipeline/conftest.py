@@ -1,0 +1,106 @@
+"""Fixtures for pipeline tests: a real loopback HTTP receiver and a real ``WorkerContext``."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
+
+import pytest
+
+from jobs.queue import redis_broker
+from jobs.settings import Settings
+from worker.context import WorkerContext
+
+T = TypeVar("T")
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records every request, answers from ``answers`` (default 200)."""
+
+    port: int
+    requests: list[Received] = field(default_factory=list)
+    answers: deque[Answer] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def answer(self, *answers: Answer) -> None:
+        self.answers.extend(answers)
+
+
+def _handler_for(receiver_ref: list[Receiver]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self._handle()
+
+        def do_GET(self) -> None:
+            self._handle()
+
+        def _handle(self) -> None:
+            receiver = receiver_ref[0]
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            with receiver.lock:
+                receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                answer = receiver.answers.popleft() if receiver.answers else Answer()
+            if answer.delay_s:
+                threading.Event().wait(answer.delay_s)
+            try:
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:  # the client gave up (timeout test)
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    ref: list[Receiver] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(ref))
+    server.daemon_threads = True
+    ref.append(Receiver(port=int(server.server_address[1])))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield ref[0]
+    server.shutdown()
+    server.server_close()
+
+
+async def with_ctx(settings: Settings, body: Callable[[WorkerContext], Awaitable[T]]) -> T:
+    """Open the real ``WorkerContext`` (real Redis, local storage) on the running loop, run, close."""
+    broker = redis_broker(settings)
+    ctx = await WorkerContext.open(settings, broker)
+    try:
+        return await body(ctx)
+    finally:
+        await ctx.close()
+        broker.close()

@@ -1,0 +1,100 @@
+"""Worker heartbeats: beat while running, leave on shutdown, survive a Redis outage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from jobs.constants import WORKERS_KEY, Queue, worker_key
+from jobs.ops.workers import WorkerBeat, heartbeat_ttl_ms, live_workers
+from jobs.settings import Settings
+from tests.support.servers import free_port
+from worker.heartbeat import describe_worker, run_heartbeat
+
+ME = WorkerBeat("broker-1", "pod-a", 101, 100, (Queue.UPLOAD.value,), 2, "0.1.0", "2024-01-01T00:00:00+00:00")
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.01)
+
+
+def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
+    fast = settings.model_copy(update={"worker_heartbeat_interval": 0.02})
+    ttl = heartbeat_ttl_ms(fast)
+
+    async def scenario() -> None:
+        redis = Redis.from_url(settings.redis_url)
+        task = asyncio.create_task(run_heartbeat(SimpleNamespace(redis=redis, settings=fast), ME))  # type: ignore[arg-type]
+
+        async def listed() -> bool:
+            return [w.id for w in await live_workers(redis, ttl)] == ["broker-1"]
+
+        await wait_for(listed)
+        first = (await live_workers(redis, ttl))[0].last_beat
+
+        async def beat_again() -> bool:
+            return (await live_workers(redis, ttl))[0].last_beat > first
+
+        await wait_for(beat_again)  # it keeps beating
+        (seen,) = await live_workers(redis, ttl)
+        assert (seen.host, seen.pid, seen.pool, seen.queues, seen.threads) == (
+            "pod-a",
+            101,
+            100,
+            ME.queues,
+            2,
+        )
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await redis.exists(worker_key("broker-1")) == 0
+        assert await redis.zscore(WORKERS_KEY, "broker-1") is None
+        await redis.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_redis_outage_does_not_stop_the_loop(settings: Settings) -> None:
+    fast = settings.model_copy(update={"worker_heartbeat_interval": 0.01})
+
+    async def scenario() -> None:
+        down = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
+        task = asyncio.create_task(run_heartbeat(SimpleNamespace(redis=down, settings=fast), ME))  # type: ignore[arg-type]
+        await asyncio.sleep(0.3)  # several failed beats
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await down.aclose()
+
+    asyncio.run(scenario())
+
+
+class FakeBroker:
+    broker_id = "b-42"
+
+    def get_declared_queues(self) -> set[str]:
+        return {Queue.UPLOAD.value, Queue.UPLOAD.value + ".DQ", Queue.PURGE.value}
+
+
+def test_describe_worker_names_its_queues_host_and_pids() -> None:
+    everything = describe_worker(FakeBroker(), SimpleNamespace(consumer_whitelist=None, worker_threads=3))
+    assert everything.queues == (Queue.PURGE.value, Queue.UPLOAD.value)  # delay queues are not listed
+    assert (everything.id, everything.threads) == ("b-42", 3)
+    assert (everything.host, everything.pid, everything.pool) == (
+        socket.gethostname(),
+        os.getpid(),
+        os.getppid(),
+    )
+    only = describe_worker(
+        FakeBroker(), SimpleNamespace(consumer_whitelist={Queue.TRANSFORM.value}, worker_threads=1)
+    )
+    assert only.queues == (Queue.TRANSFORM.value,)

@@ -1,0 +1,48 @@
+"""Periodic jobs: however many worker processes tick, one enqueue per period."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from redis.asyncio import Redis
+
+from jobs.payloads import ExpireJob, JobPayload
+from jobs.settings import Settings
+from tests.support.doubles import RecordingQueue
+from worker.scheduler import Schedule, schedules, tick
+
+
+def test_one_enqueue_per_period_across_processes(redis_url: str) -> None:
+    async def scenario() -> tuple[list[list[str]], list[JobPayload]]:
+        redis = Redis.from_url(redis_url)
+        queue = RecordingQueue()
+        ctx = SimpleNamespace(redis=redis, queue=queue)
+
+        async def enqueue(ctx: SimpleNamespace) -> None:
+            await ctx.queue.asend(ExpireJob(job_id="x"))
+
+        plan = [Schedule("expire", 0.4, enqueue)]
+        first = await asyncio.gather(*(tick(ctx, plan, f"worker-{i}") for i in range(8)))  # type: ignore[arg-type]
+        again = await tick(ctx, plan, "worker-0")  # type: ignore[arg-type]
+        await asyncio.sleep(0.5)
+        later = await tick(ctx, plan, "worker-3")  # type: ignore[arg-type]
+        await redis.aclose()
+        return [*first, again, later], queue.sent
+
+    results, sent = asyncio.run(scenario())
+    assert sum(len(r) for r in results[:8]) == 1  # eight processes, one winner
+    assert results[8] == []  # same period: nothing
+    assert results[9] == ["expire"]  # next period
+    assert len(sent) == 2 and all(isinstance(job, ExpireJob) for job in sent)
+
+
+def test_periods_come_from_settings(settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={"expire_sweep_interval": 7.0, "reaper_interval": 3.0, "heartbeat_timeout_ms": 8000}
+    )
+    assert [(s.name, s.every_s) for s in schedules(tuned)] == [
+        ("expire", 7.0),
+        ("reap", 3.0),
+        ("maintenance", 2.0),
+    ]
