@@ -1,0 +1,149 @@
+"""A private Darkroom stack for benchmarks: redis-server, the API and worker pools as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from redis.asyncio import Redis as AsyncRedis
+
+from jobs.client import Client
+from jobs.constants import image_key
+from jobs.models import Image
+from jobs.settings import Settings
+from jobs.store import ImageStore
+from tests.support.servers import RedisServer, start_redis_server
+from tests.support.stack import Proc, start_api, start_worker, with_free_http_port
+
+KEY = "bench-key"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    base_url: str
+    redis: RedisServer
+    api: Proc
+    workdir: Path
+    workers: list[Proc] = field(default_factory=list)
+
+    def client(self) -> Client:
+        return Client(self.base_url, KEY, timeout=120)
+
+    def start_workers(self, processes: int, threads: int = 1, name: str = "worker") -> Proc:
+        args = ("--processes", str(processes), "--threads", str(threads))
+        proc = start_worker(self.settings, self.workdir, *args, name=f"{name}-{len(self.workers)}")
+        self.workers.append(proc)
+        deadline = time.monotonic() + 60
+        while len(worker_children(proc)) < processes and time.monotonic() < deadline:
+            time.sleep(0.05)
+        wait_for_workers(self.settings.redis_url, processes)
+        return proc
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            proc.stop()
+        self.workers.clear()
+
+    def settled(self, ids: list[str]) -> int:
+        """How many of ``ids`` are ready or failed (one pipelined read, off the API)."""
+        client = redis.Redis.from_url(self.settings.redis_url)
+        with client.pipeline(transaction=False) as pipe:
+            for image_id in ids:
+                pipe.hget(image_key(image_id), "status")
+            statuses = pipe.execute()
+        client.close()
+        return sum(1 for s in statuses if s in (b"ready", b"failed"))
+
+    def images(self, ids: list[str]) -> list[Image]:
+        async def load() -> list[Image]:
+            client = AsyncRedis.from_url(self.settings.redis_url)
+            try:
+                records = await ImageStore(client).load_many(ids)
+            finally:
+                await client.aclose()
+            return [r.image for r in records if r is not None]
+
+        return asyncio.run(load())
+
+    def flush_images(self) -> None:
+        client = redis.Redis.from_url(self.settings.redis_url)
+        client.flushdb()
+        client.close()
+
+
+def wait_for_workers(redis_url: str, processes: int, timeout: float = 60.0) -> None:
+    """Until ``processes`` fresh Dramatiq workers have heartbeated (they are consuming)."""
+    client = redis.Redis.from_url(redis_url)
+    client.delete("darkroom:__heartbeats__")  # forget stopped pools
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.zcard("darkroom:__heartbeats__") >= processes:
+            break
+        time.sleep(0.05)
+    client.close()
+
+
+def worker_children(proc: Proc) -> list[int]:
+    """PIDs of the worker processes a dramatiq master forked (the ones doing the work)."""
+    pids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == proc.pid and b"worker" in cmdline:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def memory_kib(pid: int, field_name: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise KeyError(field_name)
+
+
+@contextmanager
+def bench_stack(**overrides: object) -> Iterator[Stack]:
+    workdir = Path(tempfile.mkdtemp(prefix="darkroom-bench-"))
+    server = start_redis_server()
+    values: dict[str, object] = {
+        "redis_url": server.url,
+        "storage_url": f"file://{workdir / 'data'}",
+        "api_keys": {KEY: "bench"},
+        "signing_key": "bench",
+        "webhook_secret": "bench",
+        "rate_limit_per_second": 0,
+        "log_level": "WARNING",
+        "max_pixels": 60_000_000,
+        "max_input_bytes": 64 * 1024 * 1024,
+        "metrics_port": 0,
+    }
+    values.update(overrides)
+    settings = with_free_http_port(Settings(**values))  # type: ignore[arg-type]
+    api, base_url = start_api(settings, workdir)
+    stack = Stack(settings, base_url, server, api, workdir)
+    try:
+        yield stack
+    finally:
+        stack.stop_workers()
+        api.stop()
+        server.stop()
+
+
+def settings_json(settings: Settings) -> str:
+    keep = ("job_time_limit", "max_retries", "heartbeat_timeout_ms", "max_pixels")
+    return json.dumps({k: getattr(settings, k) for k in keep})

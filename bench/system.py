@@ -1,0 +1,196 @@
+"""The whole system, measured: HTTP → Redis → Dramatiq worker → storage, against the pure engine.
+
+    python -m bench.system           # full run (numbers for bench/RESULTS.md)
+    python -m bench.system --quick   # CI smoke: same code paths, small counts
+
+1. throughput — N uploads through the HTTP API with P worker processes, images/s from the
+   server's own timestamps (first ``created_at`` → last ``updated_at``), against the pure
+   engine (``process_upload`` in P processes, same inputs) run in this same process;
+   queue overhead = 1 − system/engine.
+2. latency — enqueue → ``ready`` (``updated_at − created_at``) of a 256 px image, p50/p95/p99,
+   idle and under a steady backlog of 1 MP uploads.
+3. scaling — a pre-enqueued backlog drained by 1, then by 2 worker processes.
+4. memory — peak RSS of a worker process on a 50 MP input; RSS growth over many jobs.
+Never asserts anything: it prints (and ``bench.run`` writes ``bench/RESULTS.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from bench.stack import Stack, bench_stack, memory_kib, worker_children
+from bench.variants import input_jpeg, photo_like
+from jobs.models import Image
+from worker.imaging import Limits, process_upload
+
+LIMITS = Limits(max_pixels=60_000_000, max_frames=100, max_input_bytes=64 * 1024 * 1024)
+Result = dict[str, Any]
+
+
+def _engine_one(data: bytes) -> int:
+    return len(process_upload(data, LIMITS).master.data)
+
+
+def engine_rate(inputs: list[bytes], processes: int) -> float:
+    """images/s of the pure engine over ``inputs`` with ``processes`` processes (after a warm-up)."""
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_engine_one, inputs[:processes]))
+        started = time.perf_counter()
+        list(pool.map(_engine_one, inputs))
+        return len(inputs) / (time.perf_counter() - started)
+
+
+def upload_all(stack: Stack, inputs: Iterable[bytes], concurrency: int = 8) -> list[str]:
+    with stack.client() as client, ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(lambda data: client.upload(data, filename="b.jpg").id, inputs))
+
+
+def wait_all(stack: Stack, ids: list[str], timeout: float = 1800) -> list[Image]:
+    """Watch the store's status counters (cheap, off the API), then read the records once."""
+    deadline = time.monotonic() + timeout
+    while stack.settled(ids) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    images = stack.images(ids)
+    failed = [i for i in images if i.status != "ready"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} images did not end ready: {failed[0].error}")
+    return images
+
+
+def span_rate(images: list[Image]) -> float:
+    start = min(i.created_at for i in images)
+    end = max(i.updated_at for i in images)
+    return len(images) / (end - start).total_seconds()
+
+
+def throughput(stack: Stack, inputs: list[bytes], processes: int) -> Result:
+    stack.start_workers(processes)
+    images = wait_all(stack, upload_all(stack, inputs))
+    stack.stop_workers()
+    system = span_rate(images)
+    engine = engine_rate(inputs, processes)
+    return {"n": len(inputs), "system": system, "engine": engine, "overhead": 1 - system / engine}
+
+
+def latencies(images: list[Image]) -> Result:
+    ms = sorted((i.updated_at - i.created_at).total_seconds() * 1000 for i in images)
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"n": len(ms), "p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+def latency(stack: Stack, samples: int, backlog: list[bytes] | None) -> Result:
+    tiny = photo_and_encode(256, 192)
+    stack.start_workers(2)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, args=(stack, backlog, stop), daemon=True) if backlog else None
+    if feeder:
+        feeder.start()
+        time.sleep(1.0)
+    ids = []
+    with stack.client() as client:
+        for _ in range(samples):
+            ids.append(client.upload(tiny, filename="t.jpg").id)
+            client.wait(ids[-1], timeout=60)
+            time.sleep(0.05)  # idle gaps between requests: each one finds the pool waiting
+    stop.set()
+    if feeder:
+        feeder.join()
+    result = latencies(wait_all(stack, ids))
+    stack.stop_workers()
+    return result
+
+
+def _feed(stack: Stack, backlog: list[bytes], stop: threading.Event) -> None:
+    """A steady backlog: keep ~4 1 MP uploads queued ahead of the workers."""
+    with stack.client() as client:
+        pending: list[str] = []
+        while not stop.is_set():
+            pending = [i for i in pending if client.get(i).status == "processing"]
+            while len(pending) < 4:
+                pending.append(client.upload(backlog[len(pending) % len(backlog)], filename="f.jpg").id)
+            time.sleep(0.02)
+
+
+def drain_rate(images: list[Image]) -> float:
+    """Completions per second between the first and the last ``ready`` (start-up excluded)."""
+    done = sorted(i.updated_at for i in images)
+    return (len(done) - 1) / (done[-1] - done[0]).total_seconds()
+
+
+def scaling(stack: Stack, inputs: list[bytes], threads: int) -> Result:
+    """A backlog drained by 1, then 2 worker processes (``threads`` worker threads each)."""
+    rates = {}
+    for processes in (1, 2):
+        stack.flush_images()
+        ids = upload_all(stack, inputs)  # the backlog first, no worker running
+        stack.start_workers(processes, threads=threads)
+        rates[processes] = drain_rate(wait_all(stack, ids))
+        stack.stop_workers()
+    return {"n": len(inputs), "one": rates[1], "two": rates[2], "ratio": rates[2] / rates[1]}
+
+
+def memory(stack: Stack, big: bytes, small: list[bytes], jobs: int) -> Result:
+    proc = stack.start_workers(1, threads=2)
+    child = worker_children(proc)[0]
+    wait_all(stack, upload_all(stack, [big], concurrency=1))
+    peak_50mp = memory_kib(child, "VmHWM") / 1024
+    warm = max(10, jobs // 10)
+    wait_all(stack, upload_all(stack, small[:1] * warm))
+    rss_warm = memory_kib(child, "VmRSS") / 1024
+    wait_all(stack, upload_all(stack, small[:1] * (jobs - warm)))
+    rss_end = memory_kib(child, "VmRSS") / 1024
+    stack.stop_workers()
+    return {"peak_50mp_mb": peak_50mp, "rss_warm_mb": rss_warm, "rss_end_mb": rss_end, "jobs": jobs,
+            "growth": rss_end / rss_warm - 1}  # fmt: skip
+
+
+def photo_and_encode(width: int, height: int, seed: int = 3) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    photo_like(width, height, seed).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def run(quick: bool, report: Callable[[str, Result], None]) -> None:
+    small = [photo_and_encode(1154, 866, seed) for seed in range(8)]
+    large = [input_jpeg(12)]
+    counts = {"small": 40, "large": 4, "latency": 40, "scale": 60, "jobs": 100} if quick else \
+        {"small": 500, "large": 50, "latency": 200, "scale": 200, "jobs": 1000}  # fmt: skip
+    backlog = [small[i % 8] for i in range(counts["scale"])]
+    with bench_stack() as stack:
+        report("throughput 1 MP", throughput(stack, [small[i % 8] for i in range(counts["small"])], 2))
+    with bench_stack() as stack:
+        report("throughput 12 MP", throughput(stack, large * counts["large"], 2))
+    with bench_stack() as stack:
+        report("latency idle", latency(stack, counts["latency"], None))
+        report("latency backlog", latency(stack, counts["latency"] // 2, small))
+    with bench_stack() as stack:  # defaults: 1 worker thread, 1 imaging thread per process
+        report("scaling 1 MP", scaling(stack, backlog, threads=1))
+        report("scaling 12 MP", scaling(stack, large * (counts["large"] // 2 + 2), threads=1))
+    with bench_stack(imaging_threads=2) as stack:  # for contrast: 2 threads x 2 imaging threads
+        report("scaling 1 MP, 2x2 threads", scaling(stack, backlog, threads=2))
+    with bench_stack() as stack:
+        report("memory", memory(stack, input_jpeg(50), small, counts["jobs"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+
+    def report(name: str, result: Result) -> None:
+        cells = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
+        print(f"{name:28s} {cells}", flush=True)
+
+    run(args.quick, report)
+
+
+if __name__ == "__main__":
+    main()
