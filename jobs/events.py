@@ -100,7 +100,8 @@ class EventHub:
                 if result is not None or remaining <= 0:
                     return result
                 with contextlib.suppress(TimeoutError, BrokerUnavailable):
-                    await asyncio.wait_for(changed.wait(), min(remaining, SAFETY_RECHECK_S))
+                    async with asyncio.timeout(min(remaining, SAFETY_RECHECK_S)):
+                        await changed.wait()
 
     async def wait_settled(self, store: ImageStore, account: str, image_id: str, timeout: float) -> Record:
         """The record once it is no longer ``processing``, or as it is when ``timeout`` runs out."""

@@ -91,6 +91,7 @@ async def pin(url: str, *, allow_private: bool, resolver: Resolver = system_reso
 async def precheck(url: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
     """At request time: refuse what is certainly forbidden; leave DNS trouble to the worker."""
     try:
-        await asyncio.wait_for(pin(url, allow_private=allow_private, resolver=resolver), timeout=2.0)
+        async with asyncio.timeout(2.0):
+            await pin(url, allow_private=allow_private, resolver=resolver)
     except (TimeoutError, SourceUnresolvable):
         return

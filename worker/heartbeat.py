@@ -55,5 +55,6 @@ async def run_heartbeat(ctx: WorkerContext, me: WorkerBeat) -> None:
             await asyncio.sleep(interval)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(leave(ctx.redis, me.id), LEAVE_TIMEOUT_S)
+            async with asyncio.timeout(LEAVE_TIMEOUT_S):
+                await leave(ctx.redis, me.id)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 from types import SimpleNamespace
 from typing import Any
@@ -60,6 +61,34 @@ def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
         await redis.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> None:
+    """Worker shutdown cancels the loop at any moment, often while a Redis command is in flight.
+
+    With redis-py 8 on Python 3.11 a cancel that lands as a command's write completes was lost
+    (wait_for, gh-86296): the loop ran on and ``WorkerContext.close()`` waited forever.
+    """
+    busy = settings.model_copy(update={"worker_heartbeat_interval": 0})
+
+    async def scenario() -> int:
+        redis = Redis.from_url(settings.redis_url)
+        stuck = 0
+        rng = random.Random(7)
+        for _ in range(150):
+            task = asyncio.create_task(run_heartbeat(SimpleNamespace(redis=redis, settings=busy), ME))  # type: ignore[arg-type]
+            await asyncio.sleep(rng.random() * 0.004)  # somewhere inside a beat
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=3.0)
+            if not done:
+                stuck += 1
+                while not task.done():  # do not leave it running into the next round
+                    task.cancel()
+                    await asyncio.sleep(0.01)
+        await redis.aclose()
+        return stuck
+
+    assert asyncio.run(scenario()) == 0
 
 
 def test_a_redis_outage_does_not_stop_the_loop(settings: Settings) -> None:

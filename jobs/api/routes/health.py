@@ -24,7 +24,8 @@ async def live() -> dict[str, str]:
 
 async def _check(name: str, probe: Any) -> tuple[str, str]:
     try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT_S)
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            await probe
     except Exception as exc:
         return name, f"down: {type(exc).__name__}"
     return name, "ok"

@@ -27,7 +27,8 @@ async def metrics(ctx: Ctx) -> Response:
     """Prometheus metrics: HTTP requests of this process, queue depths, workers, images by status."""
     snapshot: Snapshot | None
     try:
-        snapshot = await asyncio.wait_for(read_snapshot(ctx.redis, ctx.settings), SCRAPE_TIMEOUT_S)
+        async with asyncio.timeout(SCRAPE_TIMEOUT_S):
+            snapshot = await read_snapshot(ctx.redis, ctx.settings)
     except Exception as exc:  # Redis down: still answer, with darkroom_redis_up 0
         log.warning("metrics.redis_unavailable", error=str(exc)[:200])
         snapshot = None
