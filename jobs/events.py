@@ -17,6 +17,7 @@ from typing import TypeVar, cast
 import structlog
 from redis.asyncio import Redis
 
+from jobs.cancellation import raise_if_cancelled
 from jobs.constants import EVENTS_KEY
 from jobs.errors import BrokerUnavailable
 from jobs.states import Status
@@ -73,6 +74,7 @@ class EventHub:
                     StreamReply, await self.redis.xread({EVENTS_KEY: last_id}, block=BLOCK_MS, count=500)
                 )
                 failures = 0
+                raise_if_cancelled()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down: back off, keep waiters on their safety re-check

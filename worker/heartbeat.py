@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from jobs import __version__
+from jobs.cancellation import raise_if_cancelled
 from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave
 from worker.context import WorkerContext
 
@@ -52,6 +53,7 @@ async def run_heartbeat(ctx: WorkerContext, me: WorkerBeat) -> None:
                 await beat(ctx.redis, me, ttl_ms)
             except Exception as exc:  # Redis blip: beat again next time; readers use the TTL
                 log.warning("worker.heartbeat_failed", error=str(exc)[:200])
+            raise_if_cancelled()
             await asyncio.sleep(interval)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):

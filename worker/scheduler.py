@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from jobs.cancellation import raise_if_cancelled
 from jobs.constants import schedule_lock_key
 from jobs.ids import new_token
 from jobs.payloads import ExpireJob
@@ -75,4 +76,5 @@ async def run_scheduler(ctx: WorkerContext, owner: str) -> None:
             raise
         except Exception as exc:  # Redis down: try again next tick
             log.warning("schedule.failed", error=str(exc))
+        raise_if_cancelled()
         await asyncio.sleep(pause)

@@ -66,8 +66,9 @@ def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
 def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> None:
     """Worker shutdown cancels the loop at any moment, often while a Redis command is in flight.
 
-    With redis-py 8 on Python 3.11 a cancel that lands as a command's write completes was lost
-    (wait_for, gh-86296): the loop ran on and ``WorkerContext.close()`` waited forever.
+    With redis-py 8 on Python 3.11 a cancel that lands as a command's write completes is lost
+    (``wait_for``, gh-86296): without ``raise_if_cancelled`` the loop ran on and
+    ``WorkerContext.close()`` waited forever (the CI hang this test was written for).
     """
     busy = settings.model_copy(update={"worker_heartbeat_interval": 0})
 
