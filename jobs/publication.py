@@ -1,9 +1,9 @@
 """Where published files live and the URLs they get (DESIGN §7: ``public/{id}/...``).
 
-Local storage: the API serves ``public/`` under ``/files/`` and ``PUBLIC_BASE_URL``
-defaults to ``{api}/files``. S3: point ``PUBLIC_BASE_URL`` at the bucket's ``public/``
-path (or a CDN in front of it); ``{PUBLIC_BASE_URL}/{id}/master.jpg`` is then the
-object ``[prefix/]public/{id}/master.jpg``.
+``PUBLIC_BASE_URL`` defaults to ``{api}/files``: the API serves ``public/`` from either
+storage (``jobs.api.routes.files``). In production with S3, point it at the bucket's
+``public/`` path (or a CDN in front of it); ``{PUBLIC_BASE_URL}/{id}/master.jpg`` is then
+the object ``[prefix/]public/{id}/master.jpg`` (docs/operations.md has the bucket policy).
 """
 
 from __future__ import annotations

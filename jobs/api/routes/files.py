@@ -1,34 +1,59 @@
-"""``/files/...``: published files, served by the API in embedded mode (local storage)."""
+"""``/files/...``: published files, served by the API from whatever storage holds them.
+
+``PUBLIC_BASE_URL`` defaults to ``{api}/files``, so a published ``url`` works out of the
+box with either backend. Local storage streams the file from disk; S3 reads the object
+through the API. In production with S3, point ``PUBLIC_BASE_URL`` at the bucket's
+``public/`` path or a CDN in front of it, and these requests never reach the API.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
 
 from jobs.api.auth import Ctx
 from jobs.api.schemas import ErrorBody
 from jobs.constants import CONTENT_TYPES, EXTENSION_FORMATS
-from jobs.errors import InvalidRequest, NotFound
+from jobs.errors import InvalidRequest, NotFound, ObjectNotFound
 from jobs.publication import PUBLIC_ROOT
 from jobs.storage import validate_key
 from jobs.storage.local import LocalStorage
 
 router = APIRouter(tags=["files"])
+CACHE_CONTROL = "public, max-age=300"
 
 
-@router.get("/files/{path:path}", response_class=FileResponse, responses={404: {"model": ErrorBody}})
-async def public_file(ctx: Ctx, path: str) -> FileResponse:
-    """A published file (master or size). Only with local storage; S3 serves its own."""
-    if not isinstance(ctx.storage, LocalStorage):
-        raise NotFound("Published files are served from PUBLIC_BASE_URL with this storage.")
+def _media_type(key: str) -> str:
+    extension = key.rpartition(".")[2]
+    return CONTENT_TYPES.get(EXTENSION_FORMATS.get(extension, ""), "application/octet-stream")
+
+
+@router.get(
+    "/files/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}}, 404: {"model": ErrorBody}},
+)
+async def public_file(ctx: Ctx, request: Request, path: str) -> Response:
+    """A published file (master or size): 404 once the image is unpublished or deleted."""
     try:
         key = validate_key(PUBLIC_ROOT + path)
     except InvalidRequest as exc:
         raise NotFound("No such file.") from exc
-    file = ctx.storage.path_for(key)
-    if not file.is_file():
+    headers = {"Cache-Control": CACHE_CONTROL}
+    if isinstance(ctx.storage, LocalStorage):
+        file = ctx.storage.path_for(key)
+        if not file.is_file():
+            raise NotFound("No such file.")
+        return FileResponse(file, media_type=_media_type(key), headers=headers)
+    info = await ctx.storage.head(key)
+    if info is None:
         raise NotFound("No such file.")
-    media_type = CONTENT_TYPES.get(
-        EXTENSION_FORMATS.get(file.suffix.lstrip("."), ""), "application/octet-stream"
-    )
-    return FileResponse(file, media_type=media_type, headers={"Cache-Control": "public, max-age=300"})
+    if info.etag:
+        headers["ETag"] = f'"{info.etag.strip(chr(34))}"'
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return Response(status_code=304, headers=headers)
+    try:
+        data = await ctx.storage.get(key)
+    except ObjectNotFound as exc:  # unpublished between head and get
+        raise NotFound("No such file.") from exc
+    return Response(data, media_type=_media_type(key), headers=headers)
