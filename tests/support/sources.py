@@ -44,3 +44,36 @@ def dripping_source() -> Iterator[str]:
         DrippingSource.stop.set()
         server.shutdown()
         server.server_close()
+
+
+class _Recording(BaseHTTPRequestHandler):
+    """Answers every POST 200 and keeps its JSON body (a CDN purge API, say)."""
+
+    bodies: list[bytes]
+    lock: threading.Lock
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.bodies.append(body)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def recording_endpoint() -> Iterator[tuple[str, list[bytes]]]:
+    """A loopback URL and the list of request bodies POSTed to it so far."""
+    bodies: list[bytes] = []
+    handler = type("Recording", (_Recording,), {"bodies": bodies, "lock": threading.Lock()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/purge", bodies
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -21,7 +21,7 @@ from jobs.store import Record
 from jobs.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.pipeline.objects import remove_public
-from worker.pipeline.purge import purge_image
+from worker.pipeline.purge import purge_derivatives
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,7 @@ async def run_block(ctx: WorkerContext, job: BlockJob) -> None:
         old_urls = public_urls(record.image)
         await ctx.store.update(image_id, blocked)
         await remove_public(ctx.storage, image_id)
-        _, render_urls = await purge_image(ctx, image_id, with_public=False)
+        _, render_urls = await purge_derivatives(ctx, image_id)
         await ctx.storage.delete_prefix(images_prefix(image_id))
         await ctx.storage.delete(original_key(image_id))
         if old_urls or render_urls:

@@ -21,14 +21,14 @@ from jobs.store import Record
 from jobs.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.pipeline.objects import remove_image_objects
-from worker.pipeline.purge import purge_image
+from worker.pipeline.purge import purge_derivatives
 
 log = structlog.get_logger(__name__)
 EXPIRE_BATCH = 500
 
 
 async def erase_objects(ctx: WorkerContext, image_id: str, checksum: str | None, cdn_urls: list[str]) -> int:
-    _, render_urls = await purge_image(ctx, image_id, with_public=False)
+    _, render_urls = await purge_derivatives(ctx, image_id)
     removed = await remove_image_objects(ctx.storage, image_id)
     with redis_errors():
         await ctx.redis.delete(rendered_paths_key(image_id))

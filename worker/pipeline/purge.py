@@ -25,16 +25,24 @@ def render_url(ctx: WorkerContext, path: str) -> str:
     return f"{ctx.settings.client_base_url}{path}"
 
 
-async def purge_image(ctx: WorkerContext, image_id: str, *, with_public: bool) -> tuple[int, list[str]]:
-    """Every derivative of one image; returns (objects removed, URLs to purge at the CDN)."""
+async def purge_derivatives(ctx: WorkerContext, image_id: str) -> tuple[int, list[str]]:
+    """Drop every cached derivative of one image; returns (objects removed, their render URLs)."""
     removed = await ctx.storage.delete_prefix(derived_prefix(image_id))
     with redis_errors():
         paths = cast(dict[bytes, bytes], await ctx.redis.hgetall(rendered_paths_key(image_id)))
         await ctx.redis.delete(rendered_paths_key(image_id))
-    urls = [render_url(ctx, p.decode()) for p in paths.values()]
-    if with_public:
-        with contextlib.suppress(NotFound):
-            urls += public_urls((await ctx.store.load(image_id)).image)
+    return removed, [render_url(ctx, p.decode()) for p in paths.values()]
+
+
+async def purge_image(ctx: WorkerContext, image_id: str) -> tuple[int, list[str]]:
+    """Every derivative of one image; returns (objects removed, URLs to purge at the CDN).
+
+    The CDN is told the image's render URLs *and* its public URLs: a CDN in front of
+    ``PUBLIC_BASE_URL`` caches those copies too, and a purge means "serve nothing stale".
+    """
+    removed, urls = await purge_derivatives(ctx, image_id)
+    with contextlib.suppress(NotFound):
+        urls += public_urls((await ctx.store.load(image_id)).image)
     return removed, urls
 
 
@@ -59,7 +67,7 @@ async def purge_urls(ctx: WorkerContext, account: str, urls: list[str]) -> tuple
 
 async def run_purge(ctx: WorkerContext, job: PurgeJob) -> None:
     if job.scope == "image" and job.image_id is not None:
-        removed, urls = await purge_image(ctx, job.image_id, with_public=True)
+        removed, urls = await purge_image(ctx, job.image_id)
     elif job.scope == "urls":
         removed, urls = await purge_urls(ctx, job.account, job.urls)
     else:
@@ -68,7 +76,7 @@ async def run_purge(ctx: WorkerContext, job: PurgeJob) -> None:
             members = cast(list[bytes], await ctx.redis.zrange(account_images_key(job.account), 0, -1))
         ids = [m.decode() for m in members]
         for image_id in ids:
-            n, image_urls = await purge_image(ctx, image_id, with_public=False)
+            n, image_urls = await purge_image(ctx, image_id)
             removed, urls = removed + n, urls + image_urls
     if urls:
         await ctx.purger.purge(urls)

@@ -62,5 +62,7 @@ async def run_refresh(ctx: WorkerContext, job: RefreshJob) -> None:
         log.info("refresh.lost_race")
         return
     log.info("refresh.changed", checksum=checksum)
-    await purge_image(ctx, job.image_id, with_public=False)
+    _, stale = await purge_image(ctx, job.image_id)
     await run_upload(ctx, upload)
+    if stale:  # after the new bytes are in place, so a CDN cannot re-cache the old ones
+        await ctx.purger.purge(stale)
