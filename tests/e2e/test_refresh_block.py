@@ -12,11 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import redis
 
+from jobs.constants import EVENTS_KEY
 from jobs.errors import InvalidRequest, MediaBlocked
 from jobs.models import Image
 from jobs.states import Status
 from tests.e2e.conftest import Stack
+from tests.support.faults import claimed_messages, wait_until
 from tests.support.images import oriented_jpeg
 from tests.support.stack import ROOT, process_env
 
@@ -25,8 +28,10 @@ pytestmark = pytest.mark.e2e
 
 class Source(BaseHTTPRequestHandler):
     body = b""
+    hits = 0
 
     def do_GET(self) -> None:
+        type(self).hits += 1
         self.send_response(200)
         self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
@@ -38,7 +43,7 @@ class Source(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def source() -> Iterator[str]:
-    Source.body = oriented_jpeg(300, 200, 1)
+    Source.body, Source.hits = oriented_jpeg(300, 200, 1), 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), Source)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/photo.jpg"
@@ -55,14 +60,32 @@ def wait_for(check: object, timeout: float = 30) -> Image:
         time.sleep(0.1)
 
 
-def test_refresh_reprocesses_only_changed_bytes(stack: Stack, source: str) -> None:
+def statuses(redis_url: str, image_id: str) -> list[tuple[str, int]]:
+    """The image's transitions as the events stream recorded them: (status, version)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        entries = client.xrange(EVENTS_KEY)
+    finally:
+        client.close()
+    return [
+        (fields[b"status"].decode(), int(fields[b"version"]))
+        for _, fields in entries
+        if fields[b"id"].decode() == image_id and fields[b"version"] != b"0"
+    ]
+
+
+def test_refresh_reprocesses_only_changed_bytes(any_storage_stack: Stack, source: str) -> None:
+    stack = any_storage_stack
     client = stack.client
     image = client.wait(client.upload_url(source).id, timeout=60)
     assert (image.status, image.width, image.height) == (Status.READY, 300, 200)
+    assert Source.hits == 1
 
-    client.refresh(image.id)  # same bytes: a no-op
-    time.sleep(1.5)
+    client.refresh(image.id)  # same bytes: fetched again, then nothing happens
+    wait_until(lambda: Source.hits == 2, "the refresh to re-fetch", timeout=30)
+    wait_until(lambda: claimed_messages(stack.settings.redis_url) == 0, "the refresh job to end", timeout=30)
     assert client.get(image.id).version == image.version
+    before = statuses(stack.settings.redis_url, image.id)
 
     Source.body = oriented_jpeg(640, 480, 1)
     client.refresh(image.id)
@@ -73,13 +96,17 @@ def test_refresh_reprocesses_only_changed_bytes(stack: Stack, source: str) -> No
 
     changed = wait_for(refreshed)
     assert (changed.width, changed.height) == (640, 480) and changed.version > image.version
+    assert len(client.download(image.id)) == changed.nbytes
+    transitions = [status for status, _ in statuses(stack.settings.redis_url, image.id)[len(before) :]]
+    assert transitions == ["processing", "ready"]  # ready → processing → ready
 
     uploaded = client.wait(client.upload(oriented_jpeg(10, 10, 1)).id, timeout=60)
     with pytest.raises(InvalidRequest):
         client.refresh(uploaded.id)  # not from a URL
 
 
-def test_block_fails_existing_images_and_refuses_new_uploads(stack: Stack) -> None:
+def test_block_fails_existing_images_and_refuses_new_uploads(any_storage_stack: Stack) -> None:
+    stack = any_storage_stack
     client = stack.client
     data = oriented_jpeg(320, 240, 1)
     image = client.wait(client.upload(data, publish=True).id, timeout=60)

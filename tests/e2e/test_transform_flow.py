@@ -84,3 +84,38 @@ def test_every_output_format_round_trips_with_its_declared_fields(stack: Stack) 
         decoded = PILImage.open(io.BytesIO(data))
         assert (done.format, done.width, done.height, done.nbytes) == (fmt, 160, 120, len(data))
         assert decoded.format == fmt.upper() and decoded.size == (160, 120)
+
+
+def solid_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (width, height), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_watermark_by_image_id_published_on_ready(stack: Stack) -> None:
+    """Another stored image as the watermark, and ``publish: true`` on the transform."""
+    client = stack.client
+    base = client.wait(client.upload(solid_png(400, 300, (255, 255, 255)), filename="w.png").id, timeout=60)
+    logo = client.wait(client.upload(solid_png(50, 50, (0, 0, 255)), filename="logo.png").id, timeout=60)
+    ops = [{"op": "watermark", "image_id": logo.id, "gravity": "southeast", "opacity": 1.0, "scale": 0.25}]
+    child = client.transform(base.id, ops, publish=True)
+    done = client.wait(child.id, timeout=60)
+    assert done.status == Status.READY, done.error
+    assert done.public is True and done.url is not None
+    served = httpx.get(done.url)
+    assert served.status_code == 200 and served.content == client.download(done.id)
+
+    rgb = PILImage.open(io.BytesIO(served.content)).convert("RGB")
+    assert rgb.size == (400, 300)
+    # a 100 px square (0.25 x 400) in the south-east corner, 6 px margin (2 % of 300)
+    assert rgb.getpixel((340, 240)) == (0, 0, 255)
+    assert rgb.getpixel((200, 150)) == (255, 255, 255)  # the rest is untouched
+    assert rgb.getpixel((397, 297)) == (255, 255, 255)  # the margin
+    assert rgb.getpixel((290, 190)) == (255, 255, 255)  # just outside its top-left corner
+    assert rgb.getpixel((295, 195)) == (0, 0, 255)  # just inside it
+
+    with stack.other_client() as other:
+        theirs = other.wait(other.upload(solid_png(64, 64, (255, 255, 255))).id, timeout=60)
+        with pytest.raises(InvalidRequest) as foreign:  # not their logo to use
+            other.transform(theirs.id, ops)
+    assert foreign.value.field == "operations[0].image_id"
