@@ -35,8 +35,13 @@ async def fetch(
     resolver: Resolver = system_resolver,
 ) -> bytes:
     """GET ``url`` following up to 5 checked redirects; stop reading past ``max_bytes``."""
-    for _ in range(MAX_REDIRECTS + 1):
-        target = await pin(url, allow_private=allow_private, resolver=resolver)
+    for hop in range(MAX_REDIRECTS + 1):
+        try:
+            target = await pin(url, allow_private=allow_private, resolver=resolver)
+        except SourceUnreachable as exc:
+            if hop == 0:
+                raise
+            raise type(exc)(f"The source redirected to {url}: {exc.message}") from exc
         args = pinned_request_args(target, {"user-agent": USER_AGENT})
         try:
             async with client.stream("GET", target.url, follow_redirects=False, **args) as response:
