@@ -2,6 +2,8 @@
 
 * bad payload → logged and dropped (nothing to retry; the image, if any, is failed);
 * permanent :class:`DarkroomError` → the image becomes ``failed`` with its code, message acked;
+  the actor returns ``"failed"`` (Dramatiq hands it to ``after_process_message`` as ``result``,
+  so the metrics middleware counts the outcome without asking Redis), else ``"ok"``;
 * transient errors and unexpected exceptions propagate, so Dramatiq's Retries middleware
   retries them with backoff; :class:`worker.middleware.outcome.FailOnGiveUp` fails the image
   when retries run out or the time limit hits.
@@ -10,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import structlog
 from dramatiq.asyncio import get_event_loop_thread
@@ -42,13 +44,16 @@ def current_attempt() -> int:
     return int(message.options.get("retries", 0)) + 1 if message is not None else 1
 
 
-async def run_job(raw: Any, handler: Handler[P], attempt: int) -> None:
+JobResult = Literal["ok", "failed"]
+
+
+async def run_job(raw: Any, handler: Handler[P], attempt: int) -> JobResult:
     ctx = context.current()
     try:
         job = parse_payload(raw)
     except InvalidRequest as exc:
         await _reject_payload(ctx, raw, exc)
-        return
+        return "failed"
     with structlog.contextvars.bound_contextvars(**job.log_context, attempt=attempt):
         log.info("job.start")
         try:
@@ -60,8 +65,9 @@ async def run_job(raw: Any, handler: Handler[P], attempt: int) -> None:
             log.info("job.permanent_error", error_code=exc.code, error_message=exc.message)
             if isinstance(job, ImageJob) and job.owns_image:
                 await fail_with(ctx, job.image_id, job.job_id, exc)
-            return
+            return "failed"
         log.info("job.done")
+        return "ok"
 
 
 async def _reject_payload(ctx: WorkerContext, raw: Any, exc: InvalidRequest) -> None:
@@ -73,11 +79,11 @@ async def _reject_payload(ctx: WorkerContext, raw: Any, exc: InvalidRequest) -> 
         await fail_with(ctx, image_id, job_id, exc)
 
 
-def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], None]:
+def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], JobResult]:
     """Wrap an async pipeline function as a (sync) Dramatiq actor body."""
 
-    def actor(payload: dict[str, Any]) -> None:
-        run_on_loop(run_job(payload, handler, current_attempt()))
+    def actor(payload: dict[str, Any]) -> JobResult:
+        return run_on_loop(run_job(payload, handler, current_attempt()))
 
     actor.__name__ = handler.__name__
     actor.__doc__ = handler.__doc__

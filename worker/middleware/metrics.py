@@ -11,35 +11,30 @@ and are served by :func:`worker.exporter.serve_metrics`, which the Dramatiq CLI 
 per pool because this middleware lists it in ``forks``.
 
 Outcome of a job: ``retry`` (raised, will be retried), ``failed`` (raised and given up, or
-— for jobs that own an image — the image ended ``failed``, e.g. undecodable input, which
-the runner records without raising), ``skipped`` (dropped by a middleware, e.g. age limit),
-``ok`` otherwise. For webhooks a returned job whose last recorded attempt was not a
-delivery (a refused URL) is ``failed``. Its ``after_*`` hooks must run after those of
+a permanent error the runner handled without raising — the image ended ``failed``, e.g.
+undecodable input, or a webhook URL was refused — which the actor reports by returning
+``"failed"``), ``skipped`` (dropped by a middleware, e.g. age limit), ``ok`` otherwise. No
+Redis read per job: the outcome comes from the actor's result. Its ``after_*`` hooks must run after those of
 ``Retries`` and ``FailOnGiveUp``: Dramatiq runs them in reverse list order, so it is listed before them.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from dramatiq.middleware import prometheus as dramatiq_prometheus
 from dramatiq.middleware.prometheus import Prometheus
 
-from jobs.constants import image_key, webhook_attempts_key
 from jobs.ops.keys import canonical_queue
-from jobs.payloads import PAYLOADS
 from jobs.settings import Settings
-from jobs.states import Status
 from worker import context
 from worker.exporter import metrics_dir, serve_metrics
 from worker.metered_storage import MeteredStorage
-from worker.runner import run_on_loop
 
 log = structlog.get_logger(__name__)
 
@@ -113,7 +108,7 @@ class Metrics(Prometheus):
     ) -> None:
         if self.booted:
             super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
-        self._finish(message, exception, skipped=False)
+        self._finish(message, exception, skipped=False, result=result)
 
     def after_skip_message(  # type: ignore[override]  # Dramatiq aliases it to after_process_message
         self, broker: Any, message: Any
@@ -126,48 +121,28 @@ class Metrics(Prometheus):
     def _labels(message: Any) -> tuple[str, str]:
         return str(message.actor_name), canonical_queue(str(message.queue_name))
 
-    def _finish(self, message: Any, exception: BaseException | None, *, skipped: bool) -> None:
+    def _finish(
+        self, message: Any, exception: BaseException | None, *, skipped: bool, result: Any = None
+    ) -> None:
         with self._lock:
             started = self._started.pop(message.message_id, None)
         if self.metrics is None or started is None:
             return
         kind, queue = self._labels(message)
         self.metrics.JOBS_IN_PROGRESS.labels(kind, queue).dec()
-        outcome = job_outcome(message, exception, skipped)
+        outcome = job_outcome(message, exception, skipped, result)
         payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}
-        if outcome == "ok":
-            outcome = self._refine(kind, payload)
         self.metrics.JOB_DURATION.labels(kind, queue, outcome).observe(time.perf_counter() - started)
         if kind == "webhook":
             delivery = {"ok": "delivered"}.get(outcome, outcome)
             self.metrics.WEBHOOK_DELIVERIES.labels(str(payload.get("event", "?")), delivery).inc()
 
-    def _refine(self, kind: str, payload: dict[str, Any]) -> str:
-        """A job that returned normally may still have failed its image (or its delivery)."""
-        image_id = payload.get("image_id")
-        owns_image = getattr(PAYLOADS.get(kind), "owns_image", False)
-        if not isinstance(image_id, str) or not (owns_image or kind == "webhook"):
-            return "ok"
-        try:
-            return run_on_loop(_settled_outcome(kind, image_id))
-        except Exception as exc:  # metrics never fail a job
-            log.debug("metrics.outcome_unknown", error=str(exc)[:200])
-            return "ok"
 
-
-def job_outcome(message: Any, exception: BaseException | None, skipped: bool) -> str:
+def job_outcome(message: Any, exception: BaseException | None, skipped: bool, result: Any = None) -> str:
+    """``ok``/``failed``/``retry``/``skipped``. A job that returned ``"failed"`` failed its image
+    (a permanent error, handled by ``worker.runner``); a webhook that was not delivered raises."""
     if skipped:
         return "skipped"
     if exception is None:
-        return "ok"
+        return "failed" if result == "failed" else "ok"
     return "failed" if message.failed else "retry"
-
-
-async def _settled_outcome(kind: str, image_id: str) -> str:
-    redis = context.current().redis
-    if kind == "webhook":
-        last = cast(bytes | None, await redis.lindex(webhook_attempts_key(image_id), 0))
-        delivered = last is not None and bool(json.loads(last).get("delivered"))
-        return "ok" if delivered else "failed"
-    status = cast(bytes | None, await redis.hget(image_key(image_id), "status"))
-    return "failed" if status == Status.FAILED.value.encode() else "ok"
