@@ -98,14 +98,16 @@ class ImageStore:
         await self.write_sidecar(stored)
         return stored
 
-    async def update(self, image_id: str, change: Change) -> Record:
+    async def update(self, image_id: str, change: Change, *, known: Record | None = None) -> Record:
         """Apply ``change`` atomically; ``change`` returns None for "nothing to do".
 
         Returns the record as stored afterwards. A status change must be allowed by the
         state machine; version and ``updated_at`` are set here, never by callers.
+        ``known``: a copy the caller just read, tried first instead of reading again. The
+        write is guarded by its version, so a stale copy only costs a retry.
         """
-        for _ in range(MAX_CAS_ATTEMPTS):
-            current = await self.load(image_id)
+        for attempt in range(MAX_CAS_ATTEMPTS):
+            current = known if attempt == 0 and known is not None else await self.load(image_id)
             proposed = change(current)
             if proposed is None:
                 return current

@@ -39,7 +39,8 @@ async def load_assets(ctx: WorkerContext, account: str, operations: list[Operati
 
 
 async def run_transform(ctx: WorkerContext, job: TransformJob) -> None:
-    if await claim(ctx, job) is None:
+    claimed = await claim(ctx, job)
+    if claimed is None:
         return
     operations = validate_operations(job.operations)
     parent, data = await load_master(ctx, job.account, job.parent_id, "parent")
@@ -51,4 +52,4 @@ async def run_transform(ctx: WorkerContext, job: TransformJob) -> None:
     await save_rendition(ctx, job.image_id, rendition)
     stem = PurePosixPath(parent.image.filename).stem or parent.id
     filename = f"{stem}.{FORMAT_EXTENSIONS[rendition.master.format]}"
-    await complete(ctx, job, rendition, publish=job.publish, filename=filename)
+    await complete(ctx, job, rendition, claimed=claimed, publish=job.publish, filename=filename)

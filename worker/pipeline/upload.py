@@ -69,6 +69,7 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
         ctx,
         job,
         rendition,
+        claimed=record,
         publish=job.publish,
         extra={"original_checksum": checksum, "source_url": job.source_url},
     )

@@ -122,6 +122,29 @@ def test_concurrent_updates_never_lose_a_write(run_with_store: Runner) -> None:
     run_with_store(scenario)
 
 
+def test_update_from_a_known_copy_skips_the_read_and_survives_a_stale_one(run_with_store: Runner) -> None:
+    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
+        record = await store.create(new_record())
+        seen: list[int] = []
+
+        def caption(text: str) -> Callable[[Record], Record]:
+            def change(r: Record) -> Record:
+                seen.append(r.version)
+                return r.evolve(caption=text)
+
+            return change
+
+        first = await store.update(record.id, caption("first"), known=record)
+        assert (first.version, seen) == (2, [1])  # applied to the copy given: no read needed
+        seen.clear()
+        second = await store.update(record.id, caption("second"), known=record)  # version 1: stale
+        assert seen == [1, 2]  # refused by the version guard, then applied to a fresh read
+        assert (second.version, second.image.caption) == (3, "second")
+        assert (await store.load(record.id)).image.caption == "second"
+
+    run_with_store(scenario)
+
+
 def test_stale_version_write_is_refused(run_with_store: Runner) -> None:
     async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
         record = await store.create(new_record())
