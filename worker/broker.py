@@ -30,7 +30,14 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 from jobs.errors import DarkroomError
 from jobs.queue import redis_broker
 from jobs.settings import Settings
-from worker.middleware import DurableRetries, FailOnGiveUp, Lifecycle, Metrics, RequeueOnShutdown
+from worker.middleware import (
+    DurableRetries,
+    FailOnGiveUp,
+    Lifecycle,
+    Metrics,
+    PromptShutdown,
+    RequeueOnShutdown,
+)
 
 
 def should_retry(max_retries: int) -> Callable[[int, BaseException], bool]:
@@ -50,6 +57,7 @@ def build_broker(settings: Settings) -> RedisBroker:
     middleware = [
         Lifecycle(settings),
         RequeueOnShutdown(),
+        PromptShutdown(),
         CurrentMessage(),
         AgeLimit(),
         TimeLimit(time_limit=int(settings.job_time_limit * 1000), interval=100),

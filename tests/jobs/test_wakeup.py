@@ -56,9 +56,56 @@ def test_wake_tokens_are_capped_and_delayed_messages_do_not_wake(settings: Setti
     r.delete(wake_key(queue))
     producer.enqueue(message(queue), delay=60_000)
     assert r.llen(wake_key(queue)) == 0
-    assert not isinstance(producer.consume(f"{queue}.DQ"), WakingConsumer)
+    delayed = producer.consume(f"{queue}.DQ")
+    assert isinstance(delayed, WakingConsumer) and delayed.keys == []  # listens for no wake tokens
     producer.close()
     r.close()
+
+
+def test_a_delay_queue_consumer_still_yields_messages_once_due(settings: Settings) -> None:
+    queue = Queue.TRANSFORM.value
+    producer = redis_broker(settings)
+    producer.enqueue(message(queue), delay=300)
+    consumer = producer.consume(f"{queue}.DQ", prefetch=1, timeout=1_000)
+    started = time.monotonic()
+    got = None
+    while got is None and time.monotonic() - started < 10:
+        got = next(consumer)
+    assert got is not None and got.queue_name == f"{queue}.DQ"
+    consumer.ack(got)
+    producer.close()
+
+
+def test_shutdown_wakes_idle_consumers_at_once_and_they_stop_blocking(settings: Settings) -> None:
+    worker = redis_broker(settings)
+    consumers = [
+        worker.consume(Queue.UPLOAD.value, prefetch=1, timeout=10_000),  # BLPOP for up to 10 s
+        worker.consume(f"{Queue.UPLOAD.value}.DQ", prefetch=1, timeout=10_000),  # backs off to 10 s
+    ]
+    delayed = consumers[1]
+    assert isinstance(delayed, WakingConsumer)
+    delayed._misses = 20  # idle for long: its backoff is at the 10 s ceiling
+    returned: list[float] = []
+
+    def idle(consumer: object) -> None:
+        started = time.monotonic()
+        assert next(consumer) is None  # type: ignore[call-overload]
+        returned.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=idle, args=(c,)) for c in consumers]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # both are parked now
+    assert returned == []
+    worker.wake_for_shutdown()
+    for thread in threads:
+        thread.join(timeout=3)
+    assert len(returned) == 2 and max(returned) < 3, returned  # not the 10 s they were waiting for
+    for consumer in consumers:  # and from now on they poll instead of blocking
+        started = time.monotonic()
+        assert next(consumer) is None
+        assert time.monotonic() - started < 3
+    worker.close()
 
 
 def test_a_saturated_consumer_fetches_again_as_soon_as_an_ack_frees_a_slot(settings: Settings) -> None:

@@ -4,6 +4,6 @@ from worker.middleware.lifecycle import Lifecycle
 from worker.middleware.metrics import Metrics
 from worker.middleware.outcome import FailOnGiveUp
 from worker.middleware.retries import DurableRetries
-from worker.middleware.shutdown import RequeueOnShutdown
+from worker.middleware.shutdown import PromptShutdown, RequeueOnShutdown
 
-__all__ = ["DurableRetries", "FailOnGiveUp", "Lifecycle", "Metrics", "RequeueOnShutdown"]
+__all__ = ["DurableRetries", "FailOnGiveUp", "Lifecycle", "Metrics", "PromptShutdown", "RequeueOnShutdown"]
