@@ -114,7 +114,11 @@ def rendered_paths_key(image_id: str) -> str:
     return f"{NAMESPACE}:render:paths:{image_id}"
 
 
+PURGE_TTL_S: Final = 7 * 86400  # how long GET /v1/purge/{id} remembers a purge
+
+
 def purge_key(purge_id: str) -> str:
+    """JSON status of one purge: ``queued`` when accepted, the worker's result once done."""
     return f"{NAMESPACE}:purge:{purge_id}"
 
 

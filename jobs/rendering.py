@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.constants import derived_key, render_error_key, render_lock_key
+from jobs.constants import PURGE_TTL_S, derived_key, purge_key, render_error_key, render_lock_key
 from jobs.errors import (
     ERRORS_BY_CODE,
     Conflict,
@@ -189,5 +189,8 @@ class Rendering:
                     raise NotFound(f"urls[{index}]: no such image.", field=f"urls[{index}]")
                 verify(self.signing_key, record.account, ref)
         job = PurgeJob(account=account, job_id=new_token(), scope=scope, image_id=image_id, urls=urls)
+        queued = {"state": "queued", "account": account, "scope": scope}
+        with redis_errors():  # before the job: a fast worker's "done" must not be overwritten
+            await self.store.redis.set(purge_key(job.job_id), json.dumps(queued), ex=PURGE_TTL_S)
         await self.queue.asend(job)
         return job.job_id

@@ -8,7 +8,14 @@ from typing import cast
 
 import structlog
 
-from jobs.constants import account_images_key, derived_key, derived_prefix, purge_key, rendered_paths_key
+from jobs.constants import (
+    PURGE_TTL_S,
+    account_images_key,
+    derived_key,
+    derived_prefix,
+    purge_key,
+    rendered_paths_key,
+)
 from jobs.errors import NotFound
 from jobs.models import utcnow
 from jobs.payloads import PurgeJob
@@ -18,7 +25,6 @@ from jobs.store.errors import redis_errors
 from worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)
-PURGE_TTL_S = 7 * 86400
 
 
 def render_url(ctx: WorkerContext, path: str) -> str:

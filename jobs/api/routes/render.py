@@ -73,12 +73,10 @@ async def purge(ctx: Ctx, account: Account, body: PurgeRequest) -> PurgeAccepted
 
 @router.get("/v1/purge/{purge_id}", responses=ERRORS)
 async def purge_status(ctx: Ctx, account: Account, purge_id: str) -> dict[str, object]:
-    """What a purge did (`queued` until a worker ran it)."""
+    """What a purge did (`queued` until a worker ran it); 404 for another account's or an expired one."""
     with redis_errors():
         raw = await ctx.redis.get(purge_key(purge_id[:64]))
-    if raw is None:
-        return {"purge_id": purge_id, "state": "queued"}
-    status = json.loads(raw)
+    status = json.loads(raw) if raw is not None else {}
     if status.get("account") != account:
         raise NotFound("No such purge.")
     return {"purge_id": purge_id} | {k: v for k, v in status.items() if k != "account"}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from jobs.constants import Queue
+from jobs.payloads import PurgeJob
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2
+from tests.jobs.api.conftest import K1, K2, in_worker, queued_jobs
 from tests.jobs.api.test_images import upload
+from worker.pipeline.purge import run_purge
 
 # A valid body for each image route, so validation can never answer before ownership does.
 BODIES: dict[tuple[str, str], object] = {
@@ -48,10 +51,33 @@ def test_collections_and_purges_are_scoped(api: TestClient) -> None:
     assert api.post("/v1/purge", headers=K2, json={"scope": "image", "image_id": mine}).status_code == 404
     url = api.post(f"/v1/images/{mine}/render-url", headers=K1, json={"format": "png"})
     assert url.status_code == 200
-    assert api.post("/v1/warmup", headers=K2, json={"urls": [url.json()["url"]]}).status_code in (404, 409)
+    assert api.post("/v1/warmup", headers=K2, json={"urls": [url.json()["url"]]}).status_code == 404
     assert (
         api.post("/v1/purge", headers=K2, json={"scope": "urls", "urls": [url.json()["url"]]}).status_code
         == 404
     )
     purge = api.post("/v1/purge", headers=K1, json={"scope": "all"}).json()["purge_id"]
-    assert api.get(f"/v1/purge/{purge}", headers=K1).json()["state"] == "queued"
+    queued = api.get(f"/v1/purge/{purge}", headers=K1)
+    assert queued.status_code == 200 and queued.json()["state"] == "queued" and "account" not in queued.json()
+    assert api.get(f"/v1/purge/{purge}", headers=K2).status_code == 404  # not theirs, even while queued
+    assert api.get("/v1/purge/never-was-a-purge", headers=K1).status_code == 404
+
+
+def run_queued_purge(settings: Settings, purge_id: str) -> None:
+    """Run the queued purge job through the real worker pipeline, in-process."""
+    jobs = [j for j in queued_jobs(settings, Queue.PURGE) if isinstance(j, PurgeJob)]
+    job = next(j for j in jobs if j.job_id == purge_id)
+    in_worker(settings, lambda ctx: run_purge(ctx, job))
+
+
+def test_another_accounts_purge_status_is_404(api: TestClient, settings: Settings) -> None:
+    image_id = str(upload(api)["id"])
+    accepted = api.post("/v1/purge", headers=K1, json={"scope": "image", "image_id": image_id})
+    assert accepted.status_code == 202
+    purge_id = accepted.json()["purge_id"]
+    run_queued_purge(settings, purge_id)  # what a purge worker does: it records the outcome
+    mine = api.get(f"/v1/purge/{purge_id}", headers=K1)
+    assert mine.status_code == 200 and mine.json()["state"] == "done" and mine.json()["scope"] == "image"
+    foreign = api.get(f"/v1/purge/{purge_id}", headers=K2)
+    assert foreign.status_code == 404 and foreign.json()["error"] == "not_found", foreign.text
+    assert "account" not in mine.json()  # the owner is never echoed back
