@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -38,6 +39,11 @@ class Request:
 class ImagePage:
     data: list[Image]
     next_cursor: str | None
+
+
+def segment(value: str) -> str:
+    """An id as one literal path segment: ``../images`` must not become another endpoint."""
+    return quote(value, safe="")
 
 
 def read_file(file: FileInput, filename: str | None) -> tuple[str, bytes]:
@@ -81,12 +87,14 @@ def transform_request(image_id: str, operations: list[dict[str, Any]], **options
     body = {"operations": operations} | {
         k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in options.items() if v is not None
     }
-    return Request("POST", f"/v1/images/{image_id}/transform", json=body)
+    return Request("POST", f"/v1/images/{segment(image_id)}/transform", json=body)
 
 
 def get_request(image_id: str, wait: float = 0) -> Request:
     params = {"wait": min(wait, MAX_SERVER_WAIT_S)} if wait > 0 else {}
-    return Request("GET", f"/v1/images/{image_id}", params=params, timeout=(wait + 10) if wait else None)
+    return Request(
+        "GET", f"/v1/images/{segment(image_id)}", params=params, timeout=(wait + 10) if wait else None
+    )
 
 
 def list_request(
@@ -104,21 +112,23 @@ def list_request(
 
 
 def download_request(image_id: str, size: str | None = None) -> Request:
-    return Request("GET", f"/v1/images/{image_id}/download", params={"size": size} if size else {})
+    return Request("GET", f"/v1/images/{segment(image_id)}/download", params={"size": size} if size else {})
 
 
 def image_action_request(image_id: str, action: str) -> Request:
     """publish, unpublish, refresh."""
-    return Request("POST", f"/v1/images/{image_id}/{action}")
+    return Request("POST", f"/v1/images/{segment(image_id)}/{action}")
 
 
 def delete_request(image_id: str) -> Request:
-    return Request("DELETE", f"/v1/images/{image_id}")
+    return Request("DELETE", f"/v1/images/{segment(image_id)}")
 
 
 def render_url_request(image_id: str, operations: list[dict[str, Any]], format: str) -> Request:
     return Request(
-        "POST", f"/v1/images/{image_id}/render-url", json={"operations": operations, "format": format}
+        "POST",
+        f"/v1/images/{segment(image_id)}/render-url",
+        json={"operations": operations, "format": format},
     )
 
 
@@ -136,11 +146,11 @@ def purge_request(scope: str, image_id: str | None = None, urls: list[str] | Non
 
 
 def webhooks_request(image_id: str) -> Request:
-    return Request("GET", f"/v1/images/{image_id}/webhooks")
+    return Request("GET", f"/v1/images/{segment(image_id)}/webhooks")
 
 
 def purge_status_request(purge_id: str) -> Request:
-    return Request("GET", f"/v1/purge/{purge_id}")
+    return Request("GET", f"/v1/purge/{segment(purge_id)}")
 
 
 def json_body(response: httpx.Response) -> dict[str, Any]:

@@ -64,3 +64,17 @@ def test_gets_carry_no_key_and_async_client_retries_too() -> None:
 def test_unreachable_server_is_unavailable() -> None:
     with Client("http://127.0.0.1:9", "k", retries=1, timeout=2) as client, pytest.raises(Unavailable):
         client.get(IMAGE["id"])
+
+
+def test_ids_stay_one_path_segment() -> None:
+    """An id never steers a call to another endpoint (``..`` or ``/`` are escaped, not resolved)."""
+    transport, seen = scripted(200, 200, 200)
+    with Client("http://dr", "k", transport=transport) as client:
+        client.purge_status("../images")
+        client.get("../../v1/images?filter[status]=failed")
+        client.delete("a/b")
+    assert [r.url.raw_path.decode() for r in seen] == [
+        "/v1/purge/..%2Fimages",
+        "/v1/images/..%2F..%2Fv1%2Fimages%3Ffilter%5Bstatus%5D%3Dfailed",
+        "/v1/images/a%2Fb",
+    ]
