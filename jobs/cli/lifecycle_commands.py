@@ -1,13 +1,26 @@
-"""Client commands for existing images: publish, unpublish, delete, refresh, sign, warmup, purge."""
+"""Client commands for existing images: publish, unpublish, delete, refresh, sign, warmup, purge.
+
+``purge-status`` reads what a purge did (``GET /v1/purge/{purge_id}``), optionally waiting for
+a worker to run it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import time
 from typing import Any
 
-from jobs.cli.commands import EXIT_OK, client_for, exit_code_for, parse_json_object
-from jobs.cli.output import image_dict, print_json
+from jobs.cli.commands import EXIT_FAILED, EXIT_OK, client_for, exit_code_for, parse_json_object
+from jobs.cli.output import err, image_dict, print_json
+from jobs.client import Client
+from jobs.errors import InvalidRequest
 from jobs.settings import Settings
+
+# What ``darkroom purge`` prints; also keeps the id a single, literal path segment.
+PURGE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+PURGE_DONE = "done"
+POLL_INTERVAL_S = 0.2
 
 
 def cmd_image_action(settings: Settings, args: argparse.Namespace) -> int:
@@ -45,6 +58,30 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def poll_purge(client: Client, purge_id: str, wait_s: float) -> dict[str, Any]:
+    """The purge's status; with ``wait_s`` > 0, polled until it is done or the time runs out."""
+    deadline = time.monotonic() + wait_s
+    status = client.purge_status(purge_id)
+    while status.get("state") != PURGE_DONE and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(POLL_INTERVAL_S, left))
+        status = client.purge_status(purge_id)
+    return status
+
+
+def cmd_purge_status(settings: Settings, args: argparse.Namespace) -> int:
+    if not PURGE_ID.fullmatch(args.purge_id):
+        raise InvalidRequest("PURGE_ID is the purge_id printed by `darkroom purge`.", field="PURGE_ID")
+    if args.wait < 0:
+        raise InvalidRequest("--wait must be zero or more seconds.", field="--wait")
+    with client_for(settings) as client:
+        status = poll_purge(client, args.purge_id, args.wait)
+    print_json(status)
+    if args.wait and status.get("state") != PURGE_DONE:
+        err.print(f"purge still {status.get('state')} after {args.wait:g}s")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def add_lifecycle_commands(sub: Any) -> None:
     for action, text in (
         ("publish", "publish an image (public URL + sizes)"),
@@ -74,3 +111,14 @@ def add_lifecycle_commands(sub: Any) -> None:
     purge.add_argument("--image", help="image id (scope image)")
     purge.add_argument("--urls", nargs="+", metavar="URL", help="render URLs (scope urls)")
     purge.set_defaults(handler=cmd_purge)
+
+    purge_status = sub.add_parser("purge-status", help="show what a purge did (queued until a worker ran it)")
+    purge_status.add_argument("purge_id", metavar="PURGE_ID")
+    purge_status.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="poll until the purge is done; exit 1 if it is not done by then",
+    )
+    purge_status.set_defaults(handler=cmd_purge_status)

@@ -17,8 +17,8 @@ from tests.support.stack import ROOT, process_env
 pytestmark = pytest.mark.e2e
 
 
-def darkroom(stack: Stack, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = process_env(stack.settings, DARKROOM_API_URL=stack.base_url, DARKROOM_API_KEY="k1")
+def darkroom(stack: Stack, *args: str, cwd: Path = ROOT, key: str = "k1") -> subprocess.CompletedProcess[str]:
+    env = process_env(stack.settings, DARKROOM_API_URL=stack.base_url, DARKROOM_API_KEY=key)
     return subprocess.run(
         [sys.executable, "-m", "jobs.cli.main", *args],
         env=env,
@@ -66,3 +66,26 @@ def test_usage_errors_exit_2(stack: Stack, tmp_path: Path) -> None:
     assert bad_op.returncode == 2 and "--op" in bad_op.stderr
     assert darkroom(stack, "get", "image_" + "a" * 24).returncode == 2
     assert darkroom(stack, "frobnicate").returncode == 2
+
+
+def test_purge_status_reports_the_workers_outcome_and_exits_by_state(stack: Stack) -> None:
+    image = stack.client.wait(stack.client.upload(oriented_jpeg(64, 48, 1)).id, timeout=60)
+    purged = darkroom(stack, "purge", "image", "--image", image.id)
+    assert purged.returncode == 0, purged.stderr
+    purge_id = json.loads(purged.stdout)["purge_id"]
+
+    done = darkroom(stack, "purge-status", purge_id, "--wait", "30")
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert (status["purge_id"], status["state"], status["scope"]) == (purge_id, "done", "image")
+    assert status == stack.client.purge_status(purge_id)  # the API's answer, printed as is
+
+    foreign = darkroom(stack, "purge-status", purge_id, key="k2")
+    assert foreign.returncode == 2 and "not_found" in foreign.stderr, foreign.stderr
+    stack.worker.stop()  # from now on nothing runs purges: a new one stays queued
+    queued_id = json.loads(darkroom(stack, "purge", "all").stdout)["purge_id"]
+    late = darkroom(stack, "purge-status", queued_id, "--wait", "0.5")
+    assert late.returncode == 1 and "still queued" in late.stderr, late.stderr
+    assert json.loads(late.stdout) == {"purge_id": queued_id, "state": "queued", "scope": "all"}
+    peek = darkroom(stack, "purge-status", queued_id)  # without --wait: report, not judge
+    assert peek.returncode == 0 and json.loads(peek.stdout)["state"] == "queued", peek.stderr

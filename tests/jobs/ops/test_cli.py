@@ -1,7 +1,12 @@
-"""The operator commands end to end in-process: status, probe, requeue-dead, reindex, dashboard-link."""
+"""The operator commands end to end in-process: status, probe, requeue-dead, reindex, dashboard-link.
+
+Also: the CLI has a command for every /v1 endpoint the API publishes, and client commands
+refuse bad input (exit 2) before they talk to the API.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import socket
@@ -14,8 +19,9 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from jobs.api import create_app
 from jobs.api.dashboard_auth import verify
-from jobs.cli.main import main
+from jobs.cli.main import build_parser, main
 from jobs.constants import Queue
 from jobs.ops.keys import dead_key, queue_key
 from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms
@@ -139,3 +145,51 @@ def test_dashboard_link_is_a_verifiable_login_token(cli: Any, make_settings: Cal
     viewer = verify(settings, parse_qs(urlsplit(out.strip()).query)["token"][0], use="login")
     assert code == 0 and viewer is not None and viewer.account == "globex"
     assert run("dashboard-link", "--account", "nobody")[0] == 2
+
+
+# Each /v1 operation of the OpenAPI document → the darkroom command that calls it.
+CLI_FOR_OPERATION = {
+    ("POST", "/v1/images/upload"): "upload",
+    ("POST", "/v1/images"): "upload",  # an http(s) URL instead of a file
+    ("GET", "/v1/images"): "list",
+    ("GET", "/v1/images/{image_id}"): "get",
+    ("DELETE", "/v1/images/{image_id}"): "delete",
+    ("POST", "/v1/images/{image_id}/transform"): "transform",
+    ("GET", "/v1/images/{image_id}/download"): "download",
+    ("POST", "/v1/images/{image_id}/publish"): "publish",
+    ("POST", "/v1/images/{image_id}/unpublish"): "unpublish",
+    ("POST", "/v1/images/{image_id}/refresh"): "refresh",
+    ("POST", "/v1/images/{image_id}/render-url"): "sign",
+    ("GET", "/v1/images/{image_id}/webhooks"): "webhooks",
+    ("POST", "/v1/warmup"): "warmup",
+    ("POST", "/v1/purge"): "purge",
+    ("GET", "/v1/purge/{purge_id}"): "purge-status",
+}
+
+
+def cli_commands() -> set[str]:
+    parser = build_parser()
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_every_v1_endpoint_has_a_cli_command(settings: Settings) -> None:
+    paths = create_app(settings).openapi()["paths"]
+    operations = {(m.upper(), p) for p, ops in paths.items() if p.startswith("/v1/") for m in ops}
+    assert operations == set(CLI_FOR_OPERATION), "a new /v1 endpoint needs a CLI command (and a row here)"
+    missing = set(CLI_FOR_OPERATION.values()) - cli_commands()
+    assert not missing, f"no such darkroom command: {sorted(missing)}"
+
+
+def test_purge_status_refuses_bad_input_with_2(
+    cli: Any, make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a key and an API URL nothing listens on: these must fail on their input, before any request
+    cli(make_settings(api_key="k1", api_url=f"http://127.0.0.1:{free_port()}"))
+    cases = [(("../images",), "PURGE_ID"), (("a?b",), "PURGE_ID"), (("x" * 65,), "PURGE_ID"),
+             (("0" * 24, "--wait", "-1"), "--wait")]  # fmt: skip
+    for argv, field in cases:
+        capsys.readouterr()
+        assert main(["purge-status", *argv]) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.out == "" and "invalid_request" in captured.err and field in captured.err, captured
