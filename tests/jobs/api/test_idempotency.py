@@ -8,10 +8,12 @@ import json
 import redis
 from fastapi.testclient import TestClient
 
+from jobs.api.idempotency import TTL_S
 from jobs.constants import Queue
+from jobs.payloads import TransformJob
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2
-from tests.jobs.api.test_images import jpeg_bytes
+from tests.jobs.api.conftest import K1, K2, process_upload, queued_jobs
+from tests.jobs.api.test_images import jpeg_bytes, upload
 
 
 def queued(settings: Settings, queue: Queue = Queue.UPLOAD) -> int:
@@ -45,6 +47,38 @@ def test_same_key_different_body_is_409(api: TestClient) -> None:
     assert reordered.status_code == 202 and reordered.headers["idempotent-replayed"] == "true"
 
 
+def idempotency_slot(account: str, key: str) -> str:
+    return f"darkroom:idem:{account}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def test_transform_replay_returns_the_same_child_once(api: TestClient, settings: Settings) -> None:
+    parent = str(upload(api, name="cat")["id"])
+    process_upload(settings, parent)  # a ready parent, made by the real upload pipeline
+    assert api.get(f"/v1/images/{parent}", headers=K1).json()["status"] == "ready"
+    path, headers = f"/v1/images/{parent}/transform", K1 | {"Idempotency-Key": "thumb-1"}
+    body = {"operations": [{"op": "resize", "width": 8}], "metadata": {"a": 1}}
+
+    first = api.post(path, headers=headers, json=body)
+    # a client retry: the same JSON, keys in another order
+    again = api.post(path, headers=headers, json=dict(reversed(body.items())))
+    assert first.status_code == again.status_code == 202, first.text
+    child = first.json()
+    assert child["parent_id"] == parent and child["id"] != parent and child["status"] == "processing"
+    assert again.json() == child and again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+
+    different = api.post(path, headers=headers, json={"operations": [{"op": "resize", "width": 9}]})
+    assert different.status_code == 409 and different.json()["error"] == "conflict"
+
+    jobs = queued_jobs(settings, Queue.TRANSFORM)
+    assert [(j.image_id, j.parent_id) for j in jobs if isinstance(j, TransformJob)] == [(child["id"], parent)]
+    assert len(jobs) == 1, jobs
+    listed = api.get("/v1/images", headers=K1).json()["data"]
+    assert sorted(i["id"] for i in listed) == sorted([parent, child["id"]])
+    ttl = redis.Redis.from_url(settings.redis_url).ttl(idempotency_slot("acme", "thumb-1"))
+    assert TTL_S - 60 < ttl <= TTL_S == 24 * 3600  # the stored answer is kept for 24 h
+
+
 def test_keys_are_scoped_per_account_and_errors_replay_too(api: TestClient, settings: Settings) -> None:
     body = {"url": "https://example.com/a.jpg"}
     a = api.post("/v1/images", headers=K1 | {"Idempotency-Key": "same"}, json=body).json()
@@ -59,8 +93,7 @@ def test_keys_are_scoped_per_account_and_errors_replay_too(api: TestClient, sett
 def test_a_pending_key_is_a_409_and_bad_keys_are_400(api: TestClient, settings: Settings) -> None:
     r = redis.Redis.from_url(settings.redis_url)
 
-    slot = f"darkroom:idem:acme:{hashlib.sha256(b'busy').hexdigest()[:32]}"
-    r.set(slot, json.dumps({"state": "pending", "fingerprint": "x"}))
+    r.set(idempotency_slot("acme", "busy"), json.dumps({"state": "pending", "fingerprint": "x"}))
     busy = api.post(
         "/v1/images", headers=K1 | {"Idempotency-Key": "busy"}, json={"url": "https://e.com/a.jpg"}
     )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from typing import Any
 
 import redis
 from fastapi.testclient import TestClient
 from PIL import Image as PILImage
 
 from jobs.constants import Queue, original_key
+from jobs.models import MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_NAME_CHARS
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2
+from tests.jobs.api.conftest import K1, K2, process_upload
 from tests.support.images import IMAGE_FIELDS
 
 PAST = "2001-01-01T00:00:00Z"
@@ -95,6 +98,44 @@ def test_validation_errors_name_the_field(api: TestClient) -> None:
         assert response.status_code == 400, (field, response.text)
         body = response.json()
         assert body["error"] == "invalid_request" and body["field"] == field, body
+
+
+# (the field a 400 names, request fields holding an n-character string where the limit applies, limit)
+LENGTH_LIMITS: list[tuple[str, Callable[[int], dict[str, Any]], int]] = [
+    ("metadata", lambda n: {"metadata": {"k" * n: "v"}}, 64),
+    ("metadata", lambda n: {"metadata": {"k": "v" * n}}, 1024),
+    ("name", lambda n: {"name": "n" * n}, 255),
+]
+
+
+def as_form(fields: dict[str, Any]) -> dict[str, str]:
+    return {k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in fields.items()}
+
+
+def test_length_limits_hold_exactly_at_the_boundary(api: TestClient, settings: Settings) -> None:
+    """Metadata keys ≤ 64, values ≤ 1024, names ≤ 255 characters: the limit passes, one more is a 400."""
+    assert (MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_NAME_CHARS) == (64, 1024, 255)
+    parent = str(upload(api)["id"])
+    process_upload(settings, parent)  # transform needs a ready parent
+    senders: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "upload": lambda fields: api.post(
+            "/v1/images/upload", headers=K1, files={"file": ("a.jpg", jpeg_bytes())}, data=as_form(fields)
+        ),
+        "url": lambda fields: api.post(
+            "/v1/images", headers=K1, json={"url": "https://example.com/a.jpg", **fields}
+        ),
+        "transform": lambda fields: api.post(
+            f"/v1/images/{parent}/transform", headers=K1, json={"operations": [{"op": "grayscale"}], **fields}
+        ),
+    }
+    for field, request, limit in LENGTH_LIMITS:
+        for route, send in senders.items():
+            at_limit, over = send(request(limit)), send(request(limit + 1))
+            assert at_limit.status_code == 202, (route, field, limit, at_limit.text)
+            for key, value in request(limit).items():
+                assert at_limit.json()[key] == value, (route, key)
+            assert over.status_code == 400, (route, field, limit + 1, over.text)
+            assert over.json()["error"] == "invalid_request" and over.json()["field"] == field, over.json()
 
 
 def test_too_large_upload_is_413(api: TestClient, make_settings: object) -> None:
