@@ -11,16 +11,14 @@ stays ``processing`` forever.
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import structlog
 
 from jobs.constants import DEADLINES_KEY
-from jobs.errors import JobTimeout, NotFound
+from jobs.errors import JobTimeout
 from jobs.payloads import parse_payload
 from jobs.states import Status
 from jobs.store import Record
-from jobs.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed
 
@@ -30,19 +28,10 @@ BATCH = 200
 
 
 async def reap(ctx: WorkerContext) -> dict[str, int]:
-    now = time.time()
-    with redis_errors():
-        due = cast(list[bytes], await ctx.redis.zrangebyscore(DEADLINES_KEY, "-inf", now, start=0, num=BATCH))
-    counts = {"resent": 0, "failed": 0, "cleared": 0}
-    for member in due:
-        image_id = member.decode()
-        try:
-            record = await ctx.store.load(image_id)
-        except NotFound:
-            with redis_errors():
-                await ctx.redis.zrem(DEADLINES_KEY, image_id)
-            counts["cleared"] += 1
-            continue
+    records, vanished = await ctx.store.due(DEADLINES_KEY, time.time(), BATCH)
+    counts = {"resent": 0, "failed": 0, "cleared": vanished}
+    for record in records:
+        image_id = record.id
         if record.status != Status.PROCESSING or record.job is None:
             await ctx.store.update(image_id, lambda r: r.with_job(r.job, None) if r.deadline else None)
             counts["cleared"] += 1

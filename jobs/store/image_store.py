@@ -88,6 +88,20 @@ class ImageStore:
                 rows: list[dict[bytes, bytes]] = await pipe.execute()
         return [Record.from_hash(row) if row else None for row in rows]
 
+    async def due(self, index: str, until: float, limit: int) -> tuple[list[Record], int]:
+        """Records whose score in the time index ``index`` (deadlines, expiries) is ≤ ``until``.
+
+        Ids whose record is gone are dropped from the index; returns (records, how many were).
+        """
+        with redis_errors():
+            due = cast(list[bytes], await self.redis.zrangebyscore(index, "-inf", until, start=0, num=limit))
+        records = await self.load_many([member.decode() for member in due])
+        gone = [member for member, record in zip(due, records, strict=True) if record is None]
+        if gone:
+            with redis_errors():
+                await self.redis.zrem(index, *gone)
+        return [record for record in records if record is not None], len(gone)
+
     # --- writes ---------------------------------------------------------------------------------
 
     async def create(self, record: Record) -> Record:

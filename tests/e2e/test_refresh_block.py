@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -21,33 +19,16 @@ from jobs.states import Status
 from tests.e2e.conftest import Stack
 from tests.support.faults import claimed_messages, wait_until
 from tests.support.images import oriented_jpeg
+from tests.support.sources import StaticSource, static_source
 from tests.support.stack import ROOT, process_env
 
 pytestmark = pytest.mark.e2e
 
 
-class Source(BaseHTTPRequestHandler):
-    body = b""
-    hits = 0
-
-    def do_GET(self) -> None:
-        type(self).hits += 1
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def source() -> Iterator[str]:
-    Source.body, Source.hits = oriented_jpeg(300, 200, 1), 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Source)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/photo.jpg"
-    server.shutdown()
+def source() -> Iterator[StaticSource]:
+    with static_source(oriented_jpeg(300, 200, 1)) as origin:
+        yield origin
 
 
 def wait_for(check: object, timeout: float = 30) -> Image:
@@ -74,20 +55,20 @@ def statuses(redis_url: str, image_id: str) -> list[tuple[str, int]]:
     ]
 
 
-def test_refresh_reprocesses_only_changed_bytes(any_storage_stack: Stack, source: str) -> None:
+def test_refresh_reprocesses_only_changed_bytes(any_storage_stack: Stack, source: StaticSource) -> None:
     stack = any_storage_stack
     client = stack.client
-    image = client.wait(client.upload_url(source).id, timeout=60)
+    image = client.wait(client.upload_url(source.url).id, timeout=60)
     assert (image.status, image.width, image.height) == (Status.READY, 300, 200)
-    assert Source.hits == 1
+    assert source.hits == 1
 
     client.refresh(image.id)  # same bytes: fetched again, then nothing happens
-    wait_until(lambda: Source.hits == 2, "the refresh to re-fetch", timeout=30)
+    wait_until(lambda: source.hits == 2, "the refresh to re-fetch", timeout=30)
     wait_until(lambda: claimed_messages(stack.settings.redis_url) == 0, "the refresh job to end", timeout=30)
     assert client.get(image.id).version == image.version
     before = statuses(stack.settings.redis_url, image.id)
 
-    Source.body = oriented_jpeg(640, 480, 1)
+    source.body = oriented_jpeg(640, 480, 1)
     client.refresh(image.id)
 
     def refreshed() -> Image | None:

@@ -1,10 +1,11 @@
-"""Source URLs that misbehave on purpose, served from a thread on loopback."""
+"""Loopback HTTP endpoints for tests: image sources (well-behaved or not) and recorders."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -74,6 +75,42 @@ def recording_endpoint() -> Iterator[tuple[str, list[bytes]]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/purge", bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class StaticSource:
+    """An origin serving ``body`` (change it at will) to every GET; ``hits`` counts them."""
+
+    url: str
+    body: bytes
+    hits: int = 0
+
+
+@contextmanager
+def static_source(body: bytes, path: str = "/photo.jpg") -> Iterator[StaticSource]:
+    source = StaticSource(url="", body=body)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            source.hits += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(source.body)))
+            self.end_headers()
+            self.wfile.write(source.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    source.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield source
     finally:
         server.shutdown()
         server.server_close()

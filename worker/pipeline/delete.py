@@ -7,12 +7,9 @@ could still be writing — so nothing an in-flight job writes survives.
 
 from __future__ import annotations
 
-from typing import cast
-
 import structlog
 
 from jobs.constants import EXPIRIES_KEY, originals_index_key, rendered_paths_key
-from jobs.errors import NotFound
 from jobs.ids import new_token
 from jobs.models import utcnow
 from jobs.payloads import DeleteJob, ExpireJob
@@ -56,22 +53,9 @@ async def run_delete(ctx: WorkerContext, job: DeleteJob) -> None:
 
 async def run_expire(ctx: WorkerContext, job: ExpireJob) -> None:
     now = utcnow()
-    with redis_errors():
-        due = cast(
-            list[bytes],
-            await ctx.redis.zrangebyscore(EXPIRIES_KEY, "-inf", now.timestamp(), start=0, num=EXPIRE_BATCH),
-        )
-    for member in due:
-        image_id = member.decode()
-        try:
-            record = await ctx.store.load(image_id)
-        except NotFound:
-            with redis_errors():
-                await ctx.redis.zrem(EXPIRIES_KEY, image_id)
-            continue
+    records, _ = await ctx.store.due(EXPIRIES_KEY, now.timestamp(), EXPIRE_BATCH)
+    for record in records:
         if record.image.expires_at is None or record.image.expires_at > now:
             continue
         await erase(ctx, record)
-        log.info("image.expired", image_id=image_id)
-    if len(due) == EXPIRE_BATCH:
-        await ctx.queue.asend(ExpireJob(job_id=new_token()))
+        log.info("image.expired", image_id=record.id)

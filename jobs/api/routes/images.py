@@ -82,6 +82,18 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
+def options_from(body: CreateFromUrl | TransformRequest) -> UploadOptions:
+    """The options a JSON request body carries (the multipart upload reads them from its form)."""
+    return UploadOptions(
+        name=body.name,
+        metadata=body.metadata,
+        publish=body.publish,
+        callback_url=body.callback_url,
+        expires_at=body.expires_at,
+        caption=body.caption,
+    )
+
+
 @router.post("/upload", status_code=202, response_model=Image, responses=ERRORS | {415: {"model": ErrorBody}})
 async def upload_file(
     ctx: Ctx,
@@ -112,15 +124,7 @@ async def upload_file(
 @router.post("", status_code=202, response_model=Image, responses=ERRORS)
 async def upload_from_url(ctx: Ctx, account: Account, body: CreateFromUrl) -> JSONResponse:
     """Create an image from a public http(s) URL, fetched by a worker."""
-    options = UploadOptions(
-        name=body.name,
-        metadata=body.metadata,
-        publish=body.publish,
-        callback_url=body.callback_url,
-        expires_at=body.expires_at,
-        caption=body.caption,
-    )
-    image = await ctx.intake.upload_url(account, body.url, options)
+    image = await ctx.intake.upload_url(account, body.url, options_from(body))
     return image_response(image, 202)
 
 
@@ -132,15 +136,7 @@ async def upload_from_url(ctx: Ctx, account: Account, body: CreateFromUrl) -> JS
 )
 async def transform(ctx: Ctx, account: Account, image_id: str, body: TransformRequest) -> JSONResponse:
     """Render a ready image through operations into a **new** image with the parent's name."""
-    options = UploadOptions(
-        name=body.name,
-        metadata=body.metadata,
-        publish=body.publish,
-        callback_url=body.callback_url,
-        expires_at=body.expires_at,
-        caption=body.caption,
-    )
-    image = await ctx.intake.transform(account, image_id, body.operations, options)
+    image = await ctx.intake.transform(account, image_id, body.operations, options_from(body))
     return image_response(image, 202)
 
 

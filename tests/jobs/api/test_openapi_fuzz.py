@@ -13,11 +13,9 @@ headers and schemas.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from jobs.settings import Settings
 from jobs.states import Status
 from tests.jobs.api.conftest import process_upload
 from tests.support.images import oriented_jpeg
+from tests.support.sources import static_source
 from tests.support.stack import start_api, start_worker, with_free_http_port
 
 # positive_data_acceptance is left out on purpose: some rules are not schema-expressible
@@ -85,32 +84,6 @@ class Live:
         return {"image_id": image_id, "purge_id": self.seeded.purge_id}
 
 
-class _Source(BaseHTTPRequestHandler):
-    """The origin of the URL-sourced image: the same JPEG on every GET."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(SOURCE_JPEG)))
-        self.end_headers()
-        self.wfile.write(SOURCE_JPEG)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def jpeg_source() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Source)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/origin.jpg"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def seed(settings: Settings, client: Client, source_url: str) -> Seeded:
     """Ready images made by the real upload pipeline (run here), and a purge of one of them."""
     uploaded = client.upload(SOURCE_JPEG, name="seeded", metadata={"album": "fuzz"})
@@ -131,7 +104,7 @@ def live(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Liv
     """
     stack_settings = with_free_http_port(make_settings(rate_limit_per_second=0))
     with ExitStack() as stack:
-        source_url = stack.enter_context(jpeg_source())
+        source_url = stack.enter_context(static_source(SOURCE_JPEG, "/origin.jpg")).url
         stack.callback(start_worker(stack_settings, tmp_path, "--queues", "publish").stop)
         api, base_url = start_api(stack_settings, tmp_path)
         stack.callback(api.stop)

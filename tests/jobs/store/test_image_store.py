@@ -195,3 +195,19 @@ def test_reaper_and_expiry_indexes_follow_the_record(run_with_store: Runner) -> 
         assert await store.redis.zscore(EXPIRIES_KEY, created.id) is None
 
     run_with_store(scenario)
+
+
+def test_due_lists_records_past_their_time_and_prunes_vanished_ids(run_with_store: Runner) -> None:
+    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
+        early = await store.create(new_record(name="early").with_job({"job_id": "a"}, 100.0))
+        late = await store.create(new_record(name="late").with_job({"job_id": "b"}, 900.0))
+        ghost = new_image_id()
+        await store.redis.zadd(DEADLINES_KEY, {ghost: 50.0})  # its record is gone
+        records, vanished = await store.due(DEADLINES_KEY, until=500.0, limit=10)
+        assert ([r.id for r in records], vanished) == ([early.id], 1)  # late is not due yet
+        assert await store.redis.zscore(DEADLINES_KEY, ghost) is None
+        assert await store.redis.zscore(DEADLINES_KEY, late.id) == 900.0
+        records, _ = await store.due(DEADLINES_KEY, until=1000.0, limit=1)
+        assert [r.id for r in records] == [early.id]  # oldest first, at most ``limit``
+
+    run_with_store(scenario)
