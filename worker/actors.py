@@ -31,9 +31,9 @@ from worker.pipeline.render import run_render
 from worker.pipeline.transform import run_transform
 from worker.pipeline.upload import run_upload
 from worker.pipeline.webhook import WEBHOOK_ACTOR_OPTIONS, run_webhook
-from worker.runner import JobResult, job_actor
+from worker.runner import job_actor
 
-ACTORS: dict[type[JobPayload], Callable[[dict[str, Any]], JobResult]] = {
+ACTORS: dict[type[JobPayload], Callable[[dict[str, Any]], None]] = {
     UploadJob: job_actor(run_upload),
     RefreshJob: job_actor(run_refresh),
     TransformJob: job_actor(run_transform),

@@ -33,6 +33,9 @@ class WorkerContext:
     purger: Purger
     limits: Limits
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Set when the pool tears the ctx down after its grace period: every job still running
+    # was requeued (RequeueOnShutdown), so what it does from now on must not count.
+    closing: bool = False
 
     @classmethod
     async def open(cls, settings: Settings, broker: dramatiq.Broker) -> WorkerContext:
@@ -55,6 +58,7 @@ class WorkerContext:
         )
 
     async def close(self) -> None:
+        self.closing = True
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

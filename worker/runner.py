@@ -2,11 +2,15 @@
 
 * bad payload → logged and dropped (nothing to retry; the image, if any, is failed);
 * permanent :class:`DarkroomError` → the image becomes ``failed`` with its code, message acked;
-  the actor returns ``"failed"`` (Dramatiq hands it to ``after_process_message`` as ``result``,
-  so the metrics middleware counts the outcome without asking Redis), else ``"ok"``;
+  the outcome (``"failed"``, else ``"ok"``) is left on the message as ``darkroom_result``, so
+  the metrics middleware counts it without asking Redis (an actor's *return value* would make
+  Dramatiq warn on every job without a Results backend);
 * transient errors and unexpected exceptions propagate, so Dramatiq's Retries middleware
   retries them with backoff; :class:`worker.middleware.outcome.FailOnGiveUp` fails the image
-  when retries run out or the time limit hits.
+  when retries run out or the time limit hits;
+* a job that fails *because the pool is closing its clients under it* (past the shutdown
+  grace period, its message already requeued) is abandoned: its image is not failed and no
+  retry is sent, so the requeued copy does the work.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def current_attempt() -> int:
     return int(message.options.get("retries", 0)) + 1 if message is not None else 1
 
 
-JobResult = Literal["ok", "failed"]
+JobResult = Literal["ok", "failed", "abandoned"]
 
 
 async def run_job(raw: Any, handler: Handler[P], attempt: int) -> JobResult:
@@ -58,7 +62,12 @@ async def run_job(raw: Any, handler: Handler[P], attempt: int) -> JobResult:
         log.info("job.start")
         try:
             await handler(ctx, job)  # type: ignore[arg-type]
-        except DarkroomError as exc:
+        except Exception as exc:
+            if ctx.closing:  # our clients were closed under it: the requeued copy does the work
+                log.warning("job.abandoned_at_shutdown", error=str(exc)[:200])
+                return "abandoned"
+            if not isinstance(exc, DarkroomError):
+                raise
             if exc.transient:
                 log.warning("job.transient_error", error_code=exc.code, error_message=exc.message)
                 raise
@@ -79,11 +88,22 @@ async def _reject_payload(ctx: WorkerContext, raw: Any, exc: InvalidRequest) -> 
         await fail_with(ctx, image_id, job_id, exc)
 
 
-def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], JobResult]:
+RESULT_ATTRIBUTE = "darkroom_result"
+
+
+def job_result(message: Any) -> JobResult | None:
+    """What :func:`job_actor` recorded on a processed message (None: it raised, or never ran)."""
+    return getattr(message, RESULT_ATTRIBUTE, None)
+
+
+def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], None]:
     """Wrap an async pipeline function as a (sync) Dramatiq actor body."""
 
-    def actor(payload: dict[str, Any]) -> JobResult:
-        return run_on_loop(run_job(payload, handler, current_attempt()))
+    def actor(payload: dict[str, Any]) -> None:
+        result = run_on_loop(run_job(payload, handler, current_attempt()))
+        message = CurrentMessage.get_current_message()
+        if message is not None:
+            setattr(message, RESULT_ATTRIBUTE, result)
 
     actor.__name__ = handler.__name__
     actor.__doc__ = handler.__doc__

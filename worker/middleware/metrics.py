@@ -12,10 +12,11 @@ per pool because this middleware lists it in ``forks``.
 
 Outcome of a job: ``retry`` (raised, will be retried), ``failed`` (raised and given up, or
 a permanent error the runner handled without raising — the image ended ``failed``, e.g.
-undecodable input, or a webhook URL was refused — which the actor reports by returning
-``"failed"``), ``skipped`` (dropped by a middleware, e.g. age limit), ``ok`` otherwise. No
-Redis read per job: the outcome comes from the actor's result. Its ``after_*`` hooks must run after those of
-``Retries`` and ``FailOnGiveUp``: Dramatiq runs them in reverse list order, so it is listed before them.
+undecodable input, or a webhook URL was refused), ``skipped`` (dropped by a middleware,
+e.g. age limit), ``ok`` otherwise. No Redis read per job: the runner leaves the outcome on
+the message (``worker.runner.job_result``). Its ``after_*`` hooks must run after those of
+``Retries`` and ``FailOnGiveUp``: Dramatiq runs them in reverse list order, so it is
+listed before them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from jobs.settings import Settings
 from worker import context
 from worker.exporter import metrics_dir, serve_metrics
 from worker.metered_storage import MeteredStorage
+from worker.runner import job_result
 
 log = structlog.get_logger(__name__)
 
@@ -108,7 +110,7 @@ class Metrics(Prometheus):
     ) -> None:
         if self.booted:
             super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
-        self._finish(message, exception, skipped=False, result=result)
+        self._finish(message, exception, skipped=False, result=job_result(message))
 
     def after_skip_message(  # type: ignore[override]  # Dramatiq aliases it to after_process_message
         self, broker: Any, message: Any
