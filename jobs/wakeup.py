@@ -26,6 +26,7 @@ from typing import Any
 import redis
 from dramatiq import Consumer, Message, MessageProxy
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import compute_backoff
 from dramatiq.errors import ConnectionClosed
 
 from jobs.constants import NAMESPACE
@@ -48,7 +49,8 @@ class WakingConsumer(Consumer):
     """Dramatiq's consumer, with the idle sleep replaced by a wakeable blocking wait.
 
     ``keys`` empty (a delay queue): no wake tokens, the idle wait backs off like Dramatiq's
-    own (1 ms doubling up to ``idle_timeout_ms``), but on an event the shutdown sets.
+    own (``dramatiq.common.compute_backoff`` up to ``idle_timeout_ms``), but waiting on an
+    event the shutdown sets.
     """
 
     def __init__(
@@ -63,7 +65,8 @@ class WakingConsumer(Consumer):
         self.inner = inner
         self.client = client
         self.keys = keys
-        self.idle_timeout_s = max(0.01, idle_timeout_ms / 1000)
+        self.idle_timeout_ms = max(10, idle_timeout_ms)
+        self.idle_timeout_s = self.idle_timeout_ms / 1000
         self.stopping = stopping
         self._slot_freed = threading.Event()
         self._misses = 0
@@ -86,8 +89,8 @@ class WakingConsumer(Consumer):
             time.sleep(STOPPING_POLL_S)
             return None
         if not self.keys:
-            self._misses += 1
-            self.stopping.wait(min(self.idle_timeout_s, 0.001 * 2 ** min(self._misses, 20)))
+            self._misses, backoff_ms = compute_backoff(self._misses, max_backoff=self.idle_timeout_ms)
+            self.stopping.wait(backoff_ms / 1000)
             return None
         try:
             self.client.blpop(self.keys, timeout=self.idle_timeout_s)

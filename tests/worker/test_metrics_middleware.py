@@ -42,9 +42,11 @@ def test_outcome_from_exception_and_retry_decision() -> None:
     assert job_outcome(message, RuntimeError(), skipped=False) == "retry"
     assert job_outcome(SimpleNamespace(failed=True), RuntimeError(), skipped=False) == "failed"
     assert job_outcome(message, None, skipped=True) == "skipped"
-    # returned normally, but the runner failed the image (permanent error): the actor says so
-    assert job_outcome(message, None, skipped=False, result="failed") == "failed"
-    assert job_outcome(message, None, skipped=False, result="ok") == "ok"
+    # returned normally, but the runner failed the image (permanent error) and recorded it
+    assert (
+        job_outcome(SimpleNamespace(failed=False, darkroom_result="failed"), None, skipped=False) == "failed"
+    )
+    assert job_outcome(SimpleNamespace(failed=False, darkroom_result="ok"), None, skipped=False) == "ok"
 
 
 def fake_message(n: int, actor: str = "publish", queue: Queue = Queue.PUBLISH, failed: bool = False) -> Any:

@@ -110,7 +110,7 @@ class Metrics(Prometheus):
     ) -> None:
         if self.booted:
             super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
-        self._finish(message, exception, skipped=False, result=job_result(message))
+        self._finish(message, exception, skipped=False)
 
     def after_skip_message(  # type: ignore[override]  # Dramatiq aliases it to after_process_message
         self, broker: Any, message: Any
@@ -123,16 +123,14 @@ class Metrics(Prometheus):
     def _labels(message: Any) -> tuple[str, str]:
         return str(message.actor_name), canonical_queue(str(message.queue_name))
 
-    def _finish(
-        self, message: Any, exception: BaseException | None, *, skipped: bool, result: Any = None
-    ) -> None:
+    def _finish(self, message: Any, exception: BaseException | None, *, skipped: bool) -> None:
         with self._lock:
             started = self._started.pop(message.message_id, None)
         if self.metrics is None or started is None:
             return
         kind, queue = self._labels(message)
         self.metrics.JOBS_IN_PROGRESS.labels(kind, queue).dec()
-        outcome = job_outcome(message, exception, skipped, result)
+        outcome = job_outcome(message, exception, skipped)
         payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}
         self.metrics.JOB_DURATION.labels(kind, queue, outcome).observe(time.perf_counter() - started)
         if kind == "webhook":
@@ -140,11 +138,12 @@ class Metrics(Prometheus):
             self.metrics.WEBHOOK_DELIVERIES.labels(str(payload.get("event", "?")), delivery).inc()
 
 
-def job_outcome(message: Any, exception: BaseException | None, skipped: bool, result: Any = None) -> str:
-    """``ok``/``failed``/``retry``/``skipped``. A job that returned ``"failed"`` failed its image
-    (a permanent error, handled by ``worker.runner``); a webhook that was not delivered raises."""
+def job_outcome(message: Any, exception: BaseException | None, skipped: bool) -> str:
+    """``ok``/``failed``/``retry``/``skipped``. A job that did not raise may still have failed its
+    image (a permanent error ``worker.runner`` handled and recorded on the message, see
+    :func:`worker.runner.job_result`); a webhook that was not delivered raises."""
     if skipped:
         return "skipped"
     if exception is None:
-        return "failed" if result == "failed" else "ok"
+        return "failed" if job_result(message) == "failed" else "ok"
     return "failed" if message.failed else "retry"
