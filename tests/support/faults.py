@@ -6,6 +6,7 @@ Everything here reads the real backing services (Redis, the storage directory or
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import Counter
@@ -120,7 +121,9 @@ def storage_keys(settings: Settings) -> list[str]:
         root = settings.local_storage_root
         if not root.exists():
             return []
-        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if not p.is_dir())
+        # os.walk, not rglob: a worker pruning empty directories mid-listing must not break the scan
+        found = [Path(top, name) for top, _dirs, files in os.walk(root) for name in files]
+        return sorted(p.relative_to(root).as_posix() for p in found)
     bucket, prefix = settings.s3_bucket_and_prefix
     under = f"{prefix}/" if prefix else ""
     keys: list[str] = []
