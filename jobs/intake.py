@@ -127,13 +127,16 @@ class Intake:
         if options.callback_url is not None:
             await self.check_outbound(options.callback_url, "callback_url")
 
-    async def upload_bytes(self, account: str, data: bytes, options: UploadOptions) -> Image:
+    async def upload_bytes(
+        self, account: str, data: bytes, options: UploadOptions, *, checksum: str | None = None
+    ) -> Image:
+        """``checksum``: the hex SHA-256 of ``data`` when the caller already has it."""
         if not data:
             raise InvalidRequest("The file is empty.", field="file")
         if len(data) > self.settings.max_input_bytes:
             raise TooLarge(f"The file is {len(data)} bytes; the limit is {self.settings.max_input_bytes}.")
         await self.check_options(options)
-        checksum = hashlib.sha256(data).hexdigest()
+        checksum = checksum or hashlib.sha256(data).hexdigest()
         with redis_errors():
             blocked = await self.store.redis.sismember(BLOCKLIST_KEY, checksum)
         if blocked:

@@ -48,8 +48,8 @@ class MeteredStorage:
     async def list(self, prefix: str) -> list[ObjectInfo]:
         return await self.inner.list(prefix)
 
-    async def copy(self, src: str, dst: str) -> None:
-        await self.inner.copy(src, dst)
+    async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
+        await self.inner.copy(src, dst, content_type=content_type)  # no bytes pass through us
 
     async def close(self) -> None:
         await self.inner.close()

@@ -26,13 +26,17 @@ def account_for(key: str, keys: dict[str, str]) -> str | None:
     return found
 
 
-async def require_account(
-    request: Request,
-    ctx: Annotated[ApiContext, Depends(get_ctx)],
-    api_key: Annotated[str | None, Depends(api_key_header)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
-    key = api_key or (credentials.credentials if credentials else None)
+def key_from_headers(request: Request) -> str | None:
+    """The API key a request presents: ``x-api-key``, else ``Authorization: Bearer``."""
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if not key and auth[:7].lower() == "bearer ":
+        key = auth[7:].strip()
+    return key or None
+
+
+async def authenticate(request: Request, ctx: ApiContext, key: str | None) -> str:
+    """The account of ``key`` (and one rate-limit token), or ``Unauthorized``."""
     if not key:
         raise Unauthorized("Missing API key: send x-api-key or Authorization: Bearer.")
     account = account_for(key, ctx.settings.api_keys)
@@ -41,6 +45,15 @@ async def require_account(
     request.state.account = account
     await enforce_rate_limit(ctx, key, request)
     return account
+
+
+async def require_account(
+    request: Request,
+    ctx: Annotated[ApiContext, Depends(get_ctx)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    return await authenticate(request, ctx, api_key or (credentials.credentials if credentials else None))
 
 
 Account = Annotated[str, Depends(require_account)]

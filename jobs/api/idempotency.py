@@ -23,7 +23,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
-from jobs.api.auth import account_for
+from jobs.api.auth import account_for, key_from_headers
 from jobs.api.errors import error_response
 from jobs.constants import idempotency_key
 from jobs.errors import Conflict, InvalidRequest
@@ -50,20 +50,27 @@ async def fingerprint(request: Request) -> str:
                 digest.update(f"{name}=file:{value.filename}:{hashlib.sha256(data).hexdigest()}\n".encode())
             else:
                 digest.update(f"{name}={value}\n".encode())
-    else:
+    elif content_type.split(";", 1)[0].strip().lower() in ("", "application/json"):
         body = await request.body()
         try:
             digest.update(json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode())
         except ValueError:
             digest.update(body)
+    else:  # a raw body (an image): its hash, which the upload reuses as the original's checksum
+        digest.update(f"{content_type}\n{await body_sha256(request)}".encode())
     return digest.hexdigest()
 
 
+async def body_sha256(request: Request) -> str:
+    """The hex SHA-256 of the request body, computed once per request."""
+    cached: str | None = getattr(request.state, "body_sha256", None)
+    if cached is None:
+        cached = request.state.body_sha256 = hashlib.sha256(await request.body()).hexdigest()
+    return cached
+
+
 def _account(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
-    auth = request.headers.get("authorization", "")
-    if not key and auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
+    key = key_from_headers(request)
     if not key:
         return None
     return account_for(key, request.app.state.settings.api_keys)

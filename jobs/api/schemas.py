@@ -10,6 +10,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobs.ids import ID_PATTERN
 from jobs.models import MAX_NAME_CHARS, Image
 
+# Form fields are text: these are the spellings a boolean accepts.
+FORM_BOOLEAN: dict[str, Any] = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "integer", "enum": [0, 1]},
+        {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"]},
+    ],
+    "default": False,
+}
+# Form fields: like HTML forms, an empty value means "not set" (FastAPI drops it before us).
+OPTIONAL_DATETIME_FIELD: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+        {"type": "null"},
+    ],
+    "description": "ISO-8601 date-time with a timezone, in the future; empty means not set.",
+}
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -43,6 +43,7 @@ class AsyncClient:
                     json=request.json,
                     data=request.data,
                     files=request.files,
+                    content=request.content,
                     headers=request.headers,
                     timeout=request.timeout if request.timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )

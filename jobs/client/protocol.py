@@ -31,6 +31,7 @@ class Request:
     json: Any = None
     data: dict[str, Any] | None = None
     files: dict[str, Any] | None = None
+    content: bytes | None = None
     timeout: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -65,17 +66,19 @@ def upload_request(
     callback_url: str | None = None,
     expires_at: datetime | None = None,
 ) -> Request:
+    """The raw-body upload: the file is the body (no multipart encoding), options in the query."""
     fname, content = read_file(file, filename)
-    form: dict[str, Any] = {"publish": "true" if publish else "false"}
+    params: dict[str, Any] = {"filename": fname, "publish": "true" if publish else "false"}
     if name is not None:
-        form["name"] = name
+        params["name"] = name
     if metadata:
-        form["metadata"] = json.dumps(metadata)
+        params["metadata"] = json.dumps(metadata)
     if callback_url:
-        form["callback_url"] = callback_url
+        params["callback_url"] = callback_url
     if expires_at is not None:
-        form["expires_at"] = expires_at.isoformat()
-    return Request("POST", "/v1/images/upload", data=form, files={"file": (fname, content)})
+        params["expires_at"] = expires_at.isoformat()
+    headers = {"Content-Type": "application/octet-stream"}
+    return Request("POST", "/v1/images/upload", params=params, content=content, headers=headers)
 
 
 def upload_url_request(url: str, **options: Any) -> Request:

@@ -42,6 +42,7 @@ class Client:
                     json=request.json,
                     data=request.data,
                     files=request.files,
+                    content=request.content,
                     headers=request.headers,
                     timeout=request.timeout if request.timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )

@@ -65,8 +65,12 @@ class Storage(Protocol):
         """Every object under ``prefix`` (``""`` = the whole store), sorted by key."""
         ...
 
-    async def copy(self, src: str, dst: str) -> None:
-        """Copy ``src`` to ``dst`` (server-side where possible); ``ObjectNotFound`` if ``src`` is missing."""
+    async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
+        """Copy ``src`` to ``dst`` (server-side where possible); ``ObjectNotFound`` if ``src`` is missing.
+
+        Atomic like ``put``, and a copy: writing ``src`` later leaves ``dst`` as it was.
+        ``content_type``: the copy's (default: the source's).
+        """
         ...
 
     async def close(self) -> None:

@@ -6,6 +6,8 @@
   leaves the old value or the new one, never a partial file. Temp files are named
   ``.~{random}.tmp``; ``~`` cannot occur in a key, so they never collide with an
   object and never show in ``list``.
+* ``copy`` hard-links the source (no bytes copied, no fsync of data already durable) and
+  falls back to copying the bytes where the filesystem cannot link.
 * Directories are created on demand; deleting an object prunes its parent
   directories once they are empty, never ``root`` itself or anything above it.
 * A file ``a`` and a file ``a/b`` cannot coexist on disk (they can on S3): writing
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -34,6 +37,12 @@ from jobs.storage.local_errors import NOT_FOUND_ERRNOS, translate_os_error, tran
 _COPY_CHUNK: Final = 1024 * 1024
 _OPEN_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+# a filesystem (or mount) that cannot hard-link: fall back to copying the bytes
+_NO_LINK_ERRNOS: Final = frozenset(
+    {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
 )
 
 
@@ -106,7 +115,7 @@ class LocalStorage:
         validate_prefix(prefix)
         return await asyncio.to_thread(self._list_sync, prefix)
 
-    async def copy(self, src: str, dst: str) -> None:
+    async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         src_path, dst_path = self._path(src), self._path(dst)
         await asyncio.to_thread(self._copy_sync, src, src_path, dst, dst_path)
 
@@ -156,6 +165,15 @@ class LocalStorage:
         return found
 
     def _copy_sync(self, src: str, src_path: Path, dst: str, dst_path: Path) -> None:
+        """A hard link where the filesystem allows (no bytes copied), else a byte copy.
+
+        Both are atomic (a temp name, then ``os.replace``). A link is still a copy here:
+        nothing is ever written in place, so a later ``put`` of either key gives that key a
+        new inode and leaves the other as it was.
+        """
+        with translated(dst, writing=True):
+            if self._link_atomic(src_path, dst_path):
+                return
         with translated(src), open(src_path, "rb") as source, translated(dst, writing=True):
             self._write_atomic(dst_path, lambda fd: _copy_all(source, fd))
 
@@ -194,6 +212,35 @@ class LocalStorage:
             raise
         if self.fsync:
             _fsync_dir(path.parent)
+
+    def _link_atomic(self, src_path: Path, path: Path) -> bool:
+        """Link ``src_path`` at ``path``; ``False`` when linking is not possible (or no source)."""
+        for _ in range(3):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".~{secrets.token_hex(8)}.tmp"
+            try:
+                os.link(src_path, tmp, follow_symlinks=False)
+                break
+            except FileNotFoundError:
+                if not src_path.is_file():
+                    self._prune(path.parent)
+                    return False  # the byte copy reports the missing source
+                # a concurrent delete pruned the target directory: recreate it
+            except OSError as exc:
+                if exc.errno in _NO_LINK_ERRNOS:
+                    return False
+                raise
+        else:
+            return False
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if self.fsync:
+            _fsync_dir(path.parent)  # the data itself was made durable when the source was written
+        return True
 
     def _unlink(self, key: str, path: Path) -> bool:
         """Remove the file; ``False`` if there was none (a directory is not an object)."""

@@ -8,7 +8,7 @@ Not for production: nothing is persisted and nothing is shared between processes
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jobs.errors import ObjectNotFound, StorageError
 from jobs.storage.base import ObjectInfo, validate_key, validate_prefix
@@ -67,10 +67,11 @@ class MemoryStorage:
             if key.startswith(prefix)
         ]
 
-    async def copy(self, src: str, dst: str) -> None:
+    async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         self._check_open()
         validate_key(dst)
-        self.objects[dst] = self._lookup(src)
+        source = self._lookup(src)
+        self.objects[dst] = replace(source, content_type=content_type or source.content_type)
 
     async def close(self) -> None:
         self._closed = True

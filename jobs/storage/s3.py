@@ -197,11 +197,14 @@ class S3Storage:
         found.sort(key=lambda info: info.key)
         return found
 
-    async def copy(self, src: str, dst: str) -> None:
+    async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         full_src, full_dst = self._full_key(src), self._full_key(dst)
+        extra: dict[str, str] = {}
+        if content_type:
+            extra = {"MetadataDirective": "REPLACE", "ContentType": content_type}
         async with self._call(src):
             await self._client.copy_object(
-                Bucket=self.bucket, Key=full_dst, CopySource={"Bucket": self.bucket, "Key": full_src}
+                Bucket=self.bucket, Key=full_dst, CopySource={"Bucket": self.bucket, "Key": full_src}, **extra
             )
 
     async def close(self) -> None:

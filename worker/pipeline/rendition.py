@@ -28,17 +28,26 @@ from worker.pipeline.outcome import notify, owned_by
 log = structlog.get_logger(__name__)
 
 
-async def save_rendition(ctx: WorkerContext, image_id: str, rendition: Rendition) -> None:
-    master = rendition.master
-    puts = [
-        ctx.storage.put(
-            master_key(image_id, master.format), master.data, content_type=CONTENT_TYPES[master.format]
-        )
-    ]
-    for name, variant in rendition.sizes.items():
-        key = size_key(image_id, name, variant.format)
-        puts.append(ctx.storage.put(key, variant.data, content_type=CONTENT_TYPES[variant.format]))
-    await asyncio.gather(*puts)
+async def save_rendition(
+    ctx: WorkerContext, image_id: str, rendition: Rendition, *, source: tuple[str, bytes] | None = None
+) -> None:
+    """Store the master and sizes. ``source`` (key, bytes): an object already stored; an output
+    that is byte-for-byte those bytes (a JPEG passed through untouched) is a storage-side copy
+    of it (a hard link on local disk, ``CopyObject`` on S3) instead of a second upload."""
+    objects = [(master_key(image_id, rendition.master.format), rendition.master)]
+    objects += [(size_key(image_id, name, v.format), v) for name, v in rendition.sizes.items()]
+    writes = []
+    for key, variant in objects:
+        content_type = CONTENT_TYPES[variant.format]
+        if source is not None and _same_bytes(variant.data, source[1]):
+            writes.append(ctx.storage.copy(source[0], key, content_type=content_type))
+        else:
+            writes.append(ctx.storage.put(key, variant.data, content_type=content_type))
+    await asyncio.gather(*writes)
+
+
+def _same_bytes(a: bytes, b: bytes) -> bool:
+    return a is b or (len(a) == len(b) and a == b)
 
 
 def ready_fields(record: Record, rendition: Rendition, filename: str | None) -> dict[str, Any]:

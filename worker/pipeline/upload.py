@@ -62,7 +62,7 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
     rendition = await asyncio.to_thread(
         process_upload, data, ctx.limits, threads=ctx.settings.imaging_threads
     )
-    await save_rendition(ctx, job.image_id, rendition)
+    await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))
     with redis_errors():
         await ctx.redis.sadd(originals_index_key(checksum), job.image_id)
     await complete(

@@ -6,13 +6,24 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
+from jobs.api import raw_upload
 from jobs.api.auth import Account, Ctx
-from jobs.api.idempotency import IdempotentRoute
-from jobs.api.schemas import CreateFromUrl, ErrorBody, FailedImageBody, ImageList, TransformRequest
+from jobs.api.context import get_ctx
+from jobs.api.idempotency import IdempotentRoute, body_sha256
+from jobs.api.raw_upload import RawBodyRoute, upload_options
+from jobs.api.schemas import (
+    FORM_BOOLEAN,
+    OPTIONAL_DATETIME_FIELD,
+    CreateFromUrl,
+    ErrorBody,
+    FailedImageBody,
+    ImageList,
+    TransformRequest,
+)
 from jobs.constants import CONTENT_TYPES, SIZES, master_key, size_key
 from jobs.errors import Conflict, InvalidRequest, MediaFailed, NotFound
 from jobs.intake import UploadOptions
@@ -23,25 +34,6 @@ from jobs.store.listing import SORTS
 
 MAX_WAIT_S = 30.0
 DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-# Form fields are text: these are the spellings a boolean accepts.
-FORM_BOOLEAN: dict[str, Any] = {
-    "anyOf": [
-        {"type": "boolean"},
-        {"type": "integer", "enum": [0, 1]},
-        {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"]},
-    ],
-    "default": False,
-}
-# Form fields: like HTML forms, an empty value means "not set" (FastAPI drops it before us).
-OPTIONAL_DATETIME_FIELD: dict[str, Any] = {
-    "anyOf": [
-        {"type": "string", "format": "date-time"},
-        {"type": "string", "maxLength": 0},
-        {"type": "null"},
-    ],
-    "description": "ISO-8601 date-time with a timezone, in the future; empty means not set.",
-}
-
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=IdempotentRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 429, 503)
@@ -94,31 +86,62 @@ def options_from(body: CreateFromUrl | TransformRequest) -> UploadOptions:
     )
 
 
-@router.post("/upload", status_code=202, response_model=Image, responses=ERRORS | {415: {"model": ErrorBody}})
+async def upload_raw(request: Request, account: str) -> JSONResponse:
+    """The raw-body form of the upload: the body is the file, the options are query parameters."""
+    ctx = get_ctx(request)
+    data = await request.body()
+    options = upload_options(request, parse_metadata)
+    image = await ctx.intake.upload_bytes(account, data, options, checksum=await body_sha256(request))
+    return image_response(image, 202)
+
+
+class UploadRoute(IdempotentRoute, RawBodyRoute):
+    raw_handler = staticmethod(upload_raw)
+
+
 async def upload_file(
+    request: Request,
     ctx: Ctx,
     account: Account,
     file: Annotated[UploadFile, File(description="The image bytes.")],
     name: Annotated[str | None, Form(max_length=255)] = None,
     metadata: Annotated[str | None, Form(description="JSON object of your own fields.")] = None,
-    publish: Annotated[bool, Form(json_schema_extra=FORM_BOOLEAN)] = False,
+    publish: Annotated[bool | None, Form(json_schema_extra=FORM_BOOLEAN)] = None,
     expires_at: Annotated[str | None, Form(json_schema_extra=OPTIONAL_DATETIME_FIELD)] = None,
     callback_url: Annotated[str | None, Form(max_length=4096)] = None,
     caption: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> JSONResponse:
-    """Upload an image file; processing continues in the background (status `processing`)."""
+    query = upload_options(request, parse_metadata)  # a form field wins over its query parameter
     data = await file.read(ctx.settings.max_input_bytes + 1)
     options = UploadOptions(
-        name=name,
-        filename=file.filename,
-        metadata=parse_metadata(metadata),
-        publish=publish,
-        callback_url=callback_url,
-        expires_at=parse_datetime(expires_at, "expires_at"),
-        caption=caption,
+        name=query.name if name is None else name,
+        filename=file.filename or query.filename,
+        metadata=query.metadata if metadata is None else parse_metadata(metadata),
+        publish=query.publish if publish is None else publish,
+        callback_url=query.callback_url if callback_url is None else callback_url,
+        expires_at=query.expires_at if expires_at is None else parse_datetime(expires_at, "expires_at"),
+        caption=query.caption if caption is None else caption,
     )
     image = await ctx.intake.upload_bytes(account, data, options)
     return image_response(image, 202)
+
+
+router.add_api_route(
+    "/upload",
+    upload_file,
+    methods=["POST"],
+    status_code=202,
+    response_model=Image,
+    responses=ERRORS | {415: {"model": ErrorBody}},
+    description=(
+        "Upload an image file; processing continues in the background (status `processing`).\n\n"
+        "Send it as a multipart form (`file` and the form fields), or as the raw body with "
+        "`Content-Type: application/octet-stream` (or any `image/*`). The options may also be "
+        "query parameters; a form field wins over the query parameter of the same name."
+    ),
+    openapi_extra=raw_upload.openapi_extra(),
+    route_class_override=UploadRoute,
+)
 
 
 @router.post("", status_code=202, response_model=Image, responses=ERRORS)

@@ -276,3 +276,48 @@ def test_real_permission_denied_directory(storage: LocalStorage, root: Path) -> 
 def test_translate_os_error_table(code: int, writing: bool, expected: type[Exception]) -> None:
     error = translate_os_error(OSError(code, os.strerror(code)), "originals/image_1", writing=writing)
     assert type(error) is expected
+
+
+# --- copy: a hard link where possible ------------------------------------------------------------
+
+
+def test_copy_is_a_hard_link_that_a_later_put_does_not_touch(storage: LocalStorage, root: Path) -> None:
+    async def scenario() -> None:
+        await storage.put("originals/image_1", b"original bytes")
+        await storage.copy("originals/image_1", "images/image_1/master.jpg", content_type="image/jpeg")
+        src, dst = root / "originals/image_1", root / "images/image_1/master.jpg"
+        assert os.stat(src).st_ino == os.stat(dst).st_ino and os.stat(dst).st_nlink == 2  # no bytes copied
+        await storage.put("originals/image_1", b"rewritten")  # a new inode for the source only
+        assert await storage.get("images/image_1/master.jpg") == b"original bytes"
+        await storage.delete("originals/image_1")
+        assert await storage.get("images/image_1/master.jpg") == b"original bytes"
+        assert os.stat(dst).st_nlink == 1
+
+    asyncio.run(scenario())
+    assert files_under(root) == ["images/image_1/master.jpg"]  # no temp name left behind
+
+
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP])
+def test_copy_falls_back_to_bytes_where_links_are_refused(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    async def scenario() -> None:
+        await storage.put("originals/image_1", b"payload")
+        monkeypatch.setattr(local.os, "link", refuse)
+        await storage.copy("originals/image_1", "public/image_1/master.jpg")
+        assert await storage.get("public/image_1/master.jpg") == b"payload"
+        with pytest.raises(ObjectNotFound):
+            await storage.copy("originals/missing", "public/missing/master.jpg")
+
+    asyncio.run(scenario())
+    assert os.stat(root / "public/image_1/master.jpg").st_nlink == 1
+    assert files_under(root) == ["originals/image_1", "public/image_1/master.jpg"]
+
+
+def test_copy_of_a_missing_source_links_nothing(storage: LocalStorage, root: Path) -> None:
+    with pytest.raises(ObjectNotFound):
+        asyncio.run(storage.copy("originals/missing", "images/missing/master.jpg"))
+    assert files_under(root) == []

@@ -118,6 +118,29 @@ def test_keys_live_under_the_url_prefix(s3_server: S3Server, s3_bucket: str) -> 
     assert bucket_keys(url, s3_bucket) == ["elsewhere/originals/image_9"]
 
 
+def test_copy_keeps_or_replaces_the_content_type(s3_server: S3Server, s3_bucket: str) -> None:
+    url = s3_server.endpoint_url
+    settings = s3_settings(url, s3_bucket, prefix="")
+
+    async def copies(storage: Storage) -> None:
+        await storage.put("originals/image_1", b"raw", content_type="application/octet-stream")
+        await storage.copy("originals/image_1", "images/image_1/master.jpg", content_type="image/jpeg")
+        await storage.copy("images/image_1/master.jpg", "public/image_1/master.jpg")
+
+    run_scenario(lambda: open_storage(settings), copies)
+    types = {
+        key: boto(url).head_object(Bucket=s3_bucket, Key=key)["ContentType"]
+        for key in ("originals/image_1", "images/image_1/master.jpg", "public/image_1/master.jpg")
+    }
+    assert types == {
+        "originals/image_1": "application/octet-stream",
+        "images/image_1/master.jpg": "image/jpeg",  # replaced
+        "public/image_1/master.jpg": "image/jpeg",  # kept from its source
+    }
+    body = boto(url).get_object(Bucket=s3_bucket, Key="images/image_1/master.jpg")["Body"].read()
+    assert body == b"raw"
+
+
 def test_a_bucket_without_prefix_uses_bare_keys(s3_server: S3Server, s3_bucket: str) -> None:
     settings = s3_settings(s3_server.endpoint_url, s3_bucket, prefix="")
 

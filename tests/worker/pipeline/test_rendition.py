@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 from typing import Any
 
+from PIL import Image as PILImage
+
+from jobs.constants import master_key, original_key, size_key
 from jobs.ids import new_image_id
 from jobs.models import Image
 from jobs.payloads import UploadJob
@@ -15,6 +20,7 @@ from tests.support.images import oriented_jpeg
 from tests.worker.pipeline.conftest import with_ctx
 from worker.context import WorkerContext
 from worker.imaging import Limits, process_upload
+from worker.imaging.types import Rendition
 from worker.pipeline.rendition import complete, save_rendition
 
 LIMITS = Limits(max_pixels=10_000_000, max_frames=10, max_input_bytes=10_000_000)
@@ -66,3 +72,57 @@ def test_publication_changed_since_the_claim_is_decided_again(settings: Settings
         assert await ctx.storage.head(f"public/{job.image_id}/master.jpg") is not None
 
     asyncio.run(with_ctx(settings, body))
+
+
+def plain_jpeg(width: int, height: int) -> bytes:
+    """A JPEG with nothing to strip or rotate: the upload passes its bytes through as the master."""
+    buf = io.BytesIO()
+    PILImage.new("RGB", (width, height), (10, 200, 30)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_outputs_identical_to_the_original_are_storage_side_copies(settings: Settings) -> None:
+    """Local storage: the master (and a ``large`` that is the original) are links, not new bytes."""
+    data = plain_jpeg(900, 600)  # under the large size: large is the original too
+
+    async def body(ctx: WorkerContext) -> Rendition:
+        _, job = await processing(ctx, "job-3")
+        rendition = process_upload(data, LIMITS)
+        await ctx.storage.put(original_key(job.image_id), data)
+        await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))
+        for key, variant in stored_objects(job.image_id, rendition):
+            assert await ctx.storage.get(key) == variant.data, key
+        inode = os.stat(root / original_key(job.image_id)).st_ino
+        linked = {
+            key for key, _ in stored_objects(job.image_id, rendition) if os.stat(root / key).st_ino == inode
+        }
+        assert linked == {master_key(job.image_id, "jpeg"), size_key(job.image_id, "large", "jpeg")}
+        return rendition
+
+    root = settings.local_storage_root
+    rendition = asyncio.run(with_ctx(settings, body))
+    assert rendition.master.data == data and rendition.sizes["large"].data == data
+    assert len(rendition.sizes["small"].data) < len(data)  # the others were encoded and written
+
+
+def test_a_rotated_master_is_written_not_linked(settings: Settings) -> None:
+    data = oriented_jpeg(640, 480, 6)
+
+    async def body(ctx: WorkerContext) -> None:
+        _, job = await processing(ctx, "job-4")
+        rendition = process_upload(data, LIMITS)
+        await ctx.storage.put(original_key(job.image_id), data)
+        await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))
+        master = settings.local_storage_root / master_key(job.image_id, "jpeg")
+        assert os.stat(master).st_nlink == 1 and (rendition.master.width, rendition.master.height) == (
+            480,
+            640,
+        )
+        assert await ctx.storage.get(master_key(job.image_id, "jpeg")) == rendition.master.data != data
+
+    asyncio.run(with_ctx(settings, body))
+
+
+def stored_objects(image_id: str, rendition: Rendition) -> list[tuple[str, Any]]:
+    objects = [(master_key(image_id, rendition.master.format), rendition.master)]
+    return objects + [(size_key(image_id, n, v.format), v) for n, v in rendition.sizes.items()]
