@@ -50,8 +50,15 @@ def _same_bytes(a: bytes, b: bytes) -> bool:
     return a is b or (len(a) == len(b) and a == b)
 
 
-def ready_fields(record: Record, rendition: Rendition, filename: str | None) -> dict[str, Any]:
+def ready_fields(
+    record: Record, rendition: Rendition, filename: str | None, source: tuple[bytes, str] | None = None
+) -> dict[str, Any]:
+    """``source``: (the original's bytes, their hex SHA-256), reused if the master is those bytes."""
     master = rendition.master
+    if source is not None and _same_bytes(master.data, source[0]):
+        digest = source[1]
+    else:
+        digest = hashlib.sha256(master.data).hexdigest()
     name = filename or record.image.filename
     if name == record.id:  # no original name: {id}.{format} (DESIGN §2)
         name = f"{record.id}.{FORMAT_EXTENSIONS[master.format]}"
@@ -62,7 +69,7 @@ def ready_fields(record: Record, rendition: Rendition, filename: str | None) -> 
         "width": master.width,
         "height": master.height,
         "bytes": len(master.data),
-        "checksum": "sha256:" + hashlib.sha256(master.data).hexdigest(),
+        "checksum": "sha256:" + digest,
         "placeholder": rendition.placeholder,
         "transformable": rendition.transformable,
         "sizes": {
@@ -81,6 +88,7 @@ async def complete(
     publish: bool = False,
     filename: str | None = None,
     extra: dict[str, Any] | None = None,
+    source: tuple[bytes, str] | None = None,
 ) -> Record | None:
     """processing → ready (publishing first if asked or already public). None if the image is gone.
 
@@ -94,7 +102,7 @@ async def complete(
         await _discard(ctx, job)
         return None
     public = publish or current.image.public
-    fields = ready_fields(current, rendition, filename)
+    fields = ready_fields(current, rendition, filename, source)
     if public:
         candidate = current.image.evolve(**fields)
         await sync_public(ctx.storage, candidate)
@@ -119,7 +127,9 @@ async def complete(
         await _discard(ctx, job)
         return None
     if stale:
-        return await complete(ctx, job, rendition, publish=publish, filename=filename, extra=extra)
+        return await complete(
+            ctx, job, rendition, publish=publish, filename=filename, extra=extra, source=source
+        )
     if owner:
         await notify(ctx, owner, record)
     return record

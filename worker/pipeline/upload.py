@@ -72,4 +72,5 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
         claimed=record,
         publish=job.publish,
         extra={"original_checksum": checksum, "source_url": job.source_url},
+        source=(data, checksum),
     )

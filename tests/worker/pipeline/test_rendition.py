@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 from typing import Any
@@ -97,6 +98,9 @@ def test_outputs_identical_to_the_original_are_storage_side_copies(settings: Set
             key for key, _ in stored_objects(job.image_id, rendition) if os.stat(root / key).st_ino == inode
         }
         assert linked == {master_key(job.image_id, "jpeg"), size_key(job.image_id, "large", "jpeg")}
+        digest = hashlib.sha256(data).hexdigest()
+        done = await complete(ctx, job, rendition, source=(data, digest))
+        assert done is not None and done.image.checksum == f"sha256:{digest}"
         return rendition
 
     root = settings.local_storage_root
@@ -119,6 +123,9 @@ def test_a_rotated_master_is_written_not_linked(settings: Settings) -> None:
             640,
         )
         assert await ctx.storage.get(master_key(job.image_id, "jpeg")) == rendition.master.data != data
+        done = await complete(ctx, job, rendition, source=(data, hashlib.sha256(data).hexdigest()))
+        assert done is not None  # the checksum is the master's, not the original's
+        assert done.image.checksum == "sha256:" + hashlib.sha256(rendition.master.data).hexdigest()
 
     asyncio.run(with_ctx(settings, body))
 
