@@ -37,8 +37,9 @@ class Stack:
     def client(self) -> Client:
         return Client(self.base_url, KEY, timeout=120)
 
-    def start_workers(self, processes: int, threads: int = 1, name: str = "worker") -> Proc:
-        args = ("--processes", str(processes), "--threads", str(threads))
+    def start_workers(self, processes: int, threads: int | None = None, name: str = "worker") -> Proc:
+        """``threads=None``: the CLI's default (what a deployment gets)."""
+        args = ("--processes", str(processes)) + (("--threads", str(threads)) if threads else ())
         proc = start_worker(self.settings, self.workdir, *args, name=f"{name}-{len(self.workers)}")
         self.workers.append(proc)
         deadline = time.monotonic() + 60

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     # --- jobs -----------------------------------------------------------------------------------
     imaging_threads: int = Field(1, ge=1, le=16)  # threads one job may use (1: each job on one core)
+    # jobs of one worker process that decode/resize/encode at once; its other threads meanwhile
+    # do their jobs' I/O (reads, writes, Redis), like imgproxy's CONCURRENCY under its queue
+    imaging_concurrency: int = Field(1, ge=1, le=64)
     job_time_limit: float = Field(120.0, gt=0, description="seconds")
     max_retries: int = Field(5, ge=0)
     retry_min_backoff_ms: int = Field(500, gt=0)

@@ -27,9 +27,10 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads",
         "-t",
         type=int,
-        default=1,
-        help="threads per process (default: 1: image jobs are CPU-bound, so parallelism comes from "
-        "processes; give I/O pools such as webhooks more)",
+        default=2,
+        help="threads per process (default: 2: one job images while the other reads and writes, "
+        "IMAGING_CONCURRENCY=1 keeps the imaging to one core per process; give I/O pools such as "
+        "webhooks more)",
     )
     parser.add_argument(
         "--queues",

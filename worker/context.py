@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 import dramatiq
 import httpx
@@ -21,6 +23,9 @@ from jobs.store import ImageStore
 from worker.cdn import Purger, make_purger
 from worker.imaging.types import Limits
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 @dataclass(slots=True)
 class WorkerContext:
@@ -32,6 +37,8 @@ class WorkerContext:
     http: httpx.AsyncClient
     purger: Purger
     limits: Limits
+    # IMAGING_CONCURRENCY slots: a job images inside one, and does its I/O outside
+    imaging_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set when the pool tears the ctx down after its grace period: every job still running
     # was requeued (RequeueOnShutdown), so what it does from now on must not count.
@@ -55,7 +62,17 @@ class WorkerContext:
                 max_frames=settings.max_frames,
                 max_input_bytes=settings.max_input_bytes,
             ),
+            imaging_slots=asyncio.Semaphore(settings.imaging_concurrency),
         )
+
+    async def imaging(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a pure imaging call off the event loop, in one of the process's imaging slots.
+
+        With ``--threads 2`` and one slot, a process keeps one core busy imaging while its
+        second job reads its input or writes its outputs, instead of idling through them.
+        """
+        async with self.imaging_slots:
+            return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def close(self) -> None:
         self.closing = True

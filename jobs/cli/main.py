@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="embedded stack: API + worker pool (+ a private redis-server if needed)")
     run.add_argument("--processes", type=int, default=2)
-    run.add_argument("--threads", type=int, default=1)
+    run.add_argument("--threads", type=int, default=2)
     run.set_defaults(handler=cmd_run)
 
     worker = sub.add_parser("worker", help="run a worker pool")

@@ -6,10 +6,12 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from PIL import Image as PILImage
 
 from bench import system, variants
-from jobs.constants import SIZES
+from bench.stack import bench_stack
+from jobs.constants import SIZES, image_key
 from jobs.ids import new_image_id
 from jobs.models import Image
 
@@ -40,3 +42,19 @@ def test_engine_rate_and_latency_statistics(photo: bytes) -> None:
     stats = system.latencies(images)
     assert stats["n"] == 10 and stats["p50"] == pytest.approx(55.0) and stats["p99"] <= 100.0
     assert system.span_rate(images) == pytest.approx(10 / 9.1)
+
+
+def test_the_system_benchmark_runs_on_a_real_stack(photo: bytes) -> None:
+    """throughput and scaling through the real API, Redis and worker processes (tiny counts)."""
+    with bench_stack() as stack:
+        result = system.throughput(stack, [photo] * 6, processes=1)
+        assert result["n"] == 6 and result["system"] > 0 and result["engine"] > 0
+        assert result["overhead"] == pytest.approx(1 - result["system"] / result["engine"])
+        scaled = system.scaling(stack, [photo] * 4, threads=1)
+        assert scaled["one"] > 0 and scaled["ratio"] == pytest.approx(scaled["two"] / scaled["one"])
+        client = redis.Redis.from_url(stack.settings.redis_url)
+        ids = [key.decode().removeprefix(image_key("")) for key in client.scan_iter(image_key("*"))]
+        client.close()
+        images = stack.images(ids)
+    assert len(images) == 4  # the last drained backlog, every one ready at the photo's size
+    assert all(i.status == "ready" and (i.width, i.height) == (640, 480) for i in images)

@@ -6,7 +6,6 @@ permanent failure is left in a short-lived error key so they can answer at once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import structlog
@@ -63,7 +62,7 @@ async def _render(ctx: WorkerContext, job: RenderJob) -> None:
         assets = await load_assets(ctx, job.account, operations)
         if not any(isinstance(op, Convert) for op in operations):
             operations = [*operations, Convert(op="convert", format=job.format)]
-        encoded = await asyncio.to_thread(render, data, operations, ctx.limits, assets=assets)
+        encoded = await ctx.imaging(render, data, operations, ctx.limits, assets=assets)
         await ctx.storage.put(key, encoded.data, content_type=CONTENT_TYPES[encoded.format])
     with redis_errors():
         await ctx.redis.hset(rendered_paths_key(job.image_id), job.digest, job.path)

@@ -46,7 +46,7 @@ async def run_transform(ctx: WorkerContext, job: TransformJob) -> None:
     parent, data = await load_master(ctx, job.account, job.parent_id, "parent")
     assets = await load_assets(ctx, job.account, operations)
     threads = ctx.settings.imaging_threads
-    rendition = await asyncio.to_thread(
+    rendition = await ctx.imaging(
         process_transform, data, operations, ctx.limits, assets=assets, threads=threads
     )
     await save_rendition(ctx, job.image_id, rendition)

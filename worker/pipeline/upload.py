@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 import structlog
@@ -59,9 +58,7 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
     # staged by the API (or refresh): the record already knows the bytes' sha256
     checksum = record.extra.get("original_checksum") or hashlib.sha256(data).hexdigest()
     await check_not_blocked(ctx, checksum)
-    rendition = await asyncio.to_thread(
-        process_upload, data, ctx.limits, threads=ctx.settings.imaging_threads
-    )
+    rendition = await ctx.imaging(process_upload, data, ctx.limits, threads=ctx.settings.imaging_threads)
     await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))
     with redis_errors():
         await ctx.redis.sadd(originals_index_key(checksum), job.image_id)
