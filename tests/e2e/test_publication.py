@@ -77,8 +77,10 @@ def test_s3_public_base_url_serves_straight_from_the_bucket(
 
 
 def test_upload_with_publish_is_ready_and_public_at_once(stack: Stack) -> None:
+    stack.worker.stop()  # the image must still be processing when publish is asked again
     image = stack.client.upload(oriented_jpeg(500, 400, 1), publish=True)
     assert stack.client.publish(image.id).status == Status.PROCESSING  # requested with the job: accepted
+    stack.worker.start()
     done = stack.client.wait(image.id, timeout=60)
     assert done.status == Status.READY and done.public is True and done.url
     assert httpx.get(done.url).status_code == 200
