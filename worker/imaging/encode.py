@@ -42,9 +42,11 @@ ANIMATED_OUTPUTS: Final = frozenset({"gif", "webp"})
 # block encoders that write sequentially and run without the GIL when given a file (memfile)
 GIL_FREE_ON_A_FILE: Final = frozenset({"jpeg", "png", "gif"})
 ALPHA_OUTPUTS: Final = frozenset({"png", "webp", "avif", "gif"})
-# Pillow's JPEG/PNG/GIF encoders write into a Python buffer holding the GIL; two of them on two
-# threads convoy (measured: 1 MP PNG master + sizes 0.54 s in turn, 0.95 s concurrently).
-# Libwebp/libavif release it. So GIL-bound encodes are serialised, the rest may overlap.
+# Into a Python buffer Pillow's JPEG/PNG/GIF encoders hold the GIL; two of them on two threads
+# convoy (measured: 1 MP PNG master + sizes 0.54 s in turn, 0.95 s concurrently); libwebp and
+# libavif release it. ``_save`` gives them a memfd where there is one (then they release it
+# too), but a job's master and sizes are still encoded one after the other for these formats:
+# the order was measured that way and the default pools run one imaging thread per job anyway.
 GIL_BOUND_OUTPUTS: Final = frozenset({"jpeg", "png", "gif"})
 _PIL_NAMES: Final = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
 

@@ -41,9 +41,15 @@ async def read_source(ctx: WorkerContext, job: UploadJob) -> bytes:
     return data
 
 
-async def check_not_blocked(ctx: WorkerContext, checksum: str) -> None:
+async def check_not_blocked(ctx: WorkerContext, checksum: str, *, index_as: str | None = None) -> None:
+    """MediaBlocked if ``checksum`` is blocked; ``index_as``: also file that image id under the
+    checksum (``darkroom block`` finds images by their bytes), in the same round trip."""
     with redis_errors():
-        blocked = await ctx.redis.sismember(BLOCKLIST_KEY, checksum)
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.sismember(BLOCKLIST_KEY, checksum)
+            if index_as is not None:
+                pipe.sadd(originals_index_key(checksum), index_as)
+            blocked = (await pipe.execute())[0]
     if blocked:
         raise MediaBlocked("These bytes are on the blocklist.")
 
@@ -57,11 +63,10 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
         raise TooLarge(f"The input is {len(data)} bytes; the limit is {ctx.limits.max_input_bytes}.")
     # staged by the API (or refresh): the record already knows the bytes' sha256
     checksum = record.extra.get("original_checksum") or hashlib.sha256(data).hexdigest()
-    await check_not_blocked(ctx, checksum)
+    # indexed before the work: a block landing meanwhile finds this image too
+    await check_not_blocked(ctx, checksum, index_as=job.image_id)
     rendition = await ctx.imaging(process_upload, data, ctx.limits, threads=ctx.settings.imaging_threads)
     await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))
-    with redis_errors():
-        await ctx.redis.sadd(originals_index_key(checksum), job.image_id)
     await complete(
         ctx,
         job,
