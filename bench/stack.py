@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -143,6 +144,7 @@ def bench_stack(**overrides: object) -> Iterator[Stack]:
         stack.stop_workers()
         api.stop()
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # a full run stages gigabytes of images
 
 
 def settings_json(settings: Settings) -> str:
