@@ -53,9 +53,11 @@ async def run_delete(ctx: WorkerContext, job: DeleteJob) -> None:
 
 async def run_expire(ctx: WorkerContext, job: ExpireJob) -> None:
     now = utcnow()
-    records, _ = await ctx.store.due(EXPIRIES_KEY, now.timestamp(), EXPIRE_BATCH)
+    records, vanished = await ctx.store.due(EXPIRIES_KEY, now.timestamp(), EXPIRE_BATCH)
     for record in records:
         if record.image.expires_at is None or record.image.expires_at > now:
             continue
         await erase(ctx, record)
         log.info("image.expired", image_id=record.id)
+    if len(records) + vanished == EXPIRE_BATCH:  # a full batch: more may be due
+        await ctx.queue.asend(ExpireJob(job_id=new_token()))
