@@ -26,9 +26,9 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeVar
 
 from jobs.errors import StorageError
 from jobs.storage.base import ObjectInfo, is_valid_key, validate_key, validate_prefix
@@ -38,6 +38,7 @@ _COPY_CHUNK: Final = 1024 * 1024
 _OPEN_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 )
+T = TypeVar("T")
 
 
 # a filesystem (or mount) that cannot hard-link: fall back to copying the bytes
@@ -65,6 +66,30 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _new_temp(path: Path, create: Callable[[Path], T]) -> tuple[Path, T]:
+    """A fresh temp name next to ``path`` and ``create(temp)``'s result, the directory made first."""
+    for attempt in range(3):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".~{secrets.token_hex(8)}.tmp"
+        try:
+            return tmp, create(tmp)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+            # A concurrent delete pruned the directory between mkdir and create: recreate it.
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _removed_on_error(tmp: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _etag(st: os.stat_result) -> str:
@@ -188,59 +213,36 @@ class LocalStorage:
             raise StorageError("storage is closed")
 
     def _write_atomic(self, path: Path, fill: Callable[[int], None]) -> None:
-        for attempt in range(3):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".~{secrets.token_hex(8)}.tmp"
-            try:
-                fd = os.open(tmp, _OPEN_FLAGS, 0o666)
-                break
-            except FileNotFoundError:
-                if attempt == 2:
-                    raise
-                # A concurrent delete pruned the directory between mkdir and open: recreate it.
-        try:
+        tmp, fd = _new_temp(path, lambda t: os.open(t, _OPEN_FLAGS, 0o666))
+        with _removed_on_error(tmp):
             try:
                 fill(fd)
                 if self.fsync:
                     os.fdatasync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        if self.fsync:
-            _fsync_dir(path.parent)
+            self._commit(tmp, path)
 
     def _link_atomic(self, src_path: Path, path: Path) -> bool:
         """Link ``src_path`` at ``path``; ``False`` when linking is not possible (or no source)."""
-        for _ in range(3):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".~{secrets.token_hex(8)}.tmp"
-            try:
-                os.link(src_path, tmp, follow_symlinks=False)
-                break
-            except FileNotFoundError:
-                if not src_path.is_file():
-                    self._prune(path.parent)
-                    return False  # the byte copy reports the missing source
-                # a concurrent delete pruned the target directory: recreate it
-            except OSError as exc:
-                if exc.errno in _NO_LINK_ERRNOS:
-                    return False
-                raise
-        else:
-            return False
         try:
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            tmp, _ = _new_temp(path, lambda t: os.link(src_path, t, follow_symlinks=False))
+        except FileNotFoundError:
+            self._prune(path.parent)
+            return False  # no source (or its directory keeps vanishing): the byte copy reports it
+        except OSError as exc:
+            if exc.errno in _NO_LINK_ERRNOS:
+                return False
             raise
-        if self.fsync:
-            _fsync_dir(path.parent)  # the data itself was made durable when the source was written
+        with _removed_on_error(tmp):
+            self._commit(tmp, path)  # the data itself was made durable when the source was written
         return True
+
+    def _commit(self, tmp: Path, path: Path) -> None:
+        """The temp file becomes the object; with ``fsync``, the rename is made durable too."""
+        os.replace(tmp, path)
+        if self.fsync:
+            _fsync_dir(path.parent)
 
     def _unlink(self, key: str, path: Path) -> bool:
         """Remove the file; ``False`` if there was none (a directory is not an object)."""
