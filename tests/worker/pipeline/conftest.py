@@ -11,8 +11,12 @@ from typing import TypeVar
 
 import pytest
 
+from jobs.ids import new_image_id
+from jobs.models import Image
+from jobs.payloads import UploadJob
 from jobs.queue import redis_broker
 from jobs.settings import Settings
+from jobs.store import Record
 from worker.context import WorkerContext
 
 T = TypeVar("T")
@@ -104,3 +108,11 @@ async def with_ctx(settings: Settings, body: Callable[[WorkerContext], Awaitable
     finally:
         await ctx.close()
         broker.close()
+
+
+async def processing_upload(ctx: WorkerContext, job_id: str = "job-1") -> tuple[Record, UploadJob]:
+    """A ``processing`` image of account acme owned by the upload job ``job_id`` (nothing staged)."""
+    image_id = new_image_id()
+    record = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
+    created = await ctx.store.create(record.with_job({"job_id": job_id, "kind": "upload"}, None))
+    return created, UploadJob(image_id=image_id, account="acme", job_id=job_id)

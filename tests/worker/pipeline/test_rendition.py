@@ -11,27 +11,16 @@ from typing import Any
 from PIL import Image as PILImage
 
 from jobs.constants import master_key, original_key, size_key
-from jobs.ids import new_image_id
-from jobs.models import Image
-from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from jobs.store import Record
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import with_ctx
+from tests.worker.pipeline.conftest import processing_upload, with_ctx
 from worker.context import WorkerContext
 from worker.imaging import Limits, process_upload
 from worker.imaging.types import Rendition
 from worker.pipeline.rendition import complete, save_rendition
 
 LIMITS = Limits(max_pixels=10_000_000, max_frames=10, max_input_bytes=10_000_000)
-
-
-async def processing(ctx: WorkerContext, job_id: str) -> tuple[Record, UploadJob]:
-    image_id = new_image_id()
-    record = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
-    created = await ctx.store.create(record.with_job({"job_id": job_id, "kind": "upload"}, None))
-    return created, UploadJob(image_id=image_id, account="acme", job_id=job_id)
 
 
 def counting_loads(ctx: WorkerContext) -> list[str]:
@@ -48,7 +37,7 @@ def counting_loads(ctx: WorkerContext) -> list[str]:
 
 def test_a_claimed_record_is_completed_without_reading_it_again(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
-        claimed, job = await processing(ctx, "job-1")
+        claimed, job = await processing_upload(ctx, "job-1")
         rendition = process_upload(oriented_jpeg(640, 480, 1), LIMITS)
         await save_rendition(ctx, job.image_id, rendition)
         loads = counting_loads(ctx)
@@ -62,7 +51,7 @@ def test_a_claimed_record_is_completed_without_reading_it_again(settings: Settin
 
 def test_publication_changed_since_the_claim_is_decided_again(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
-        claimed, job = await processing(ctx, "job-2")
+        claimed, job = await processing_upload(ctx, "job-2")
         await ctx.store.update(job.image_id, lambda r: r.evolve(public=True))  # e.g. a publish landed
         rendition = process_upload(oriented_jpeg(640, 480, 1), LIMITS)
         await save_rendition(ctx, job.image_id, rendition)
@@ -87,7 +76,7 @@ def test_outputs_identical_to_the_original_are_storage_side_copies(settings: Set
     data = plain_jpeg(900, 600)  # under the large size: large is the original too
 
     async def body(ctx: WorkerContext) -> Rendition:
-        _, job = await processing(ctx, "job-3")
+        _, job = await processing_upload(ctx, "job-3")
         rendition = process_upload(data, LIMITS)
         await ctx.storage.put(original_key(job.image_id), data)
         await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))
@@ -113,7 +102,7 @@ def test_a_rotated_master_is_written_not_linked(settings: Settings) -> None:
     data = oriented_jpeg(640, 480, 6)
 
     async def body(ctx: WorkerContext) -> None:
-        _, job = await processing(ctx, "job-4")
+        _, job = await processing_upload(ctx, "job-4")
         rendition = process_upload(data, LIMITS)
         await ctx.storage.put(original_key(job.image_id), data)
         await save_rendition(ctx, job.image_id, rendition, source=(original_key(job.image_id), data))

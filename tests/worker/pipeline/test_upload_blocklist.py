@@ -10,14 +10,11 @@ import pytest
 
 from jobs.constants import BLOCKLIST_KEY, original_key, originals_index_key
 from jobs.errors import MediaBlocked
-from jobs.ids import new_image_id
-from jobs.models import Image
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from jobs.store import Record
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import with_ctx
+from tests.worker.pipeline.conftest import processing_upload, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.upload import run_upload
 
@@ -26,11 +23,8 @@ CHECKSUM = hashlib.sha256(DATA).hexdigest()
 
 
 async def staged(ctx: WorkerContext) -> UploadJob:
-    image_id = new_image_id()
-    job = UploadJob(image_id=image_id, account="acme", job_id="job-1")
-    record = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
-    await ctx.store.create(record.with_job({"job_id": "job-1", "kind": "upload"}, None))
-    await ctx.storage.put(original_key(image_id), DATA)
+    _, job = await processing_upload(ctx)
+    await ctx.storage.put(original_key(job.image_id), DATA)
     return job
 
 
