@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.errors import InvalidRequest
+from jobs.malloc import DEFAULT_RETAIN_MB
 
 MiB = 1024 * 1024
 
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     # jobs of one worker process that decode/resize/encode at once; its other threads meanwhile
     # do their jobs' I/O (reads, writes, Redis), like imgproxy's CONCURRENCY under its queue
     imaging_concurrency: int = Field(1, ge=1, le=64)
+    # freed memory a worker or API process keeps for reuse instead of faulting it in again
+    # (jobs/malloc.py); 0: the C library's defaults
+    malloc_retain_mb: int = Field(DEFAULT_RETAIN_MB, ge=0, le=65536)
     job_time_limit: float = Field(120.0, gt=0, description="seconds")
     max_retries: int = Field(5, ge=0)
     retry_min_backoff_ms: int = Field(500, gt=0)

@@ -10,7 +10,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from jobs.logs import configure_logging
-from jobs.settings import load_settings
+from jobs.malloc import retain_freed_memory
+from jobs.settings import MiB, load_settings
 from worker.actors import declare_actors
 from worker.broker import build_broker
 
@@ -20,6 +21,7 @@ BROKER_REF = "worker.app:setup"
 def setup() -> RedisBroker:
     settings = load_settings()
     configure_logging(settings, process="worker")
+    retain_freed_memory(settings.malloc_retain_mb * MiB)  # before the worker threads start
     broker = build_broker(settings)
     declare_actors(broker, settings)
     dramatiq.set_broker(broker)

@@ -15,11 +15,13 @@ from jobs.api import create_app
 from jobs.cli.output import err
 from jobs.cli.redis_server import reachable, start_private_redis
 from jobs.logs import configure_logging
-from jobs.settings import Settings, load_settings
+from jobs.malloc import retain_freed_memory
+from jobs.settings import MiB, Settings, load_settings
 
 
 def serve_api(settings: Settings) -> int:
     configure_logging(settings, process="api")
+    retain_freed_memory(settings.malloc_retain_mb * MiB)  # request bodies of megabytes, every upload
     config = uvicorn.Config(
         create_app(settings), host=settings.http_host, port=settings.http_port,
         log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
