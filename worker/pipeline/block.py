@@ -11,7 +11,7 @@ from typing import cast
 
 import structlog
 
-from jobs.constants import images_prefix, original_key, originals_index_key
+from jobs.constants import originals_index_key
 from jobs.errors import MediaBlocked, NotFound
 from jobs.models import ImageError
 from jobs.payloads import BlockJob
@@ -20,14 +20,19 @@ from jobs.states import Status
 from jobs.store import Record
 from jobs.store.errors import redis_errors
 from worker.context import WorkerContext
-from worker.pipeline.objects import remove_public
+from worker.pipeline.objects import remove_content
 from worker.pipeline.purge import purge_derivatives
 
 log = structlog.get_logger(__name__)
 
 
+def is_blocked(record: Record) -> bool:
+    error = record.image.error
+    return record.status == Status.FAILED and error is not None and error.code == MediaBlocked.code
+
+
 def blocked(record: Record) -> Record | None:
-    if record.status == Status.FAILED and record.image.error and record.image.error.code == MediaBlocked.code:
+    if is_blocked(record):
         return None
     error = ImageError(code=MediaBlocked.code, message="This image's content is blocked.")
     return (
@@ -47,10 +52,8 @@ async def run_block(ctx: WorkerContext, job: BlockJob) -> None:
             continue
         old_urls = public_urls(record.image)
         await ctx.store.update(image_id, blocked)
-        await remove_public(ctx.storage, image_id)
+        await remove_content(ctx.storage, image_id)
         _, render_urls = await purge_derivatives(ctx, image_id)
-        await ctx.storage.delete_prefix(images_prefix(image_id))
-        await ctx.storage.delete(original_key(image_id))
         if old_urls or render_urls:
             await ctx.purger.purge(old_urls + render_urls)
         log.info("image.blocked", image_id=image_id)

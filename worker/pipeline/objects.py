@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jobs.constants import image_prefixes, original_key, public_prefix, record_key
+from jobs.constants import image_prefixes, images_prefix, original_key, public_prefix, record_key
 from jobs.models import Image
 from jobs.publication import copies
 from jobs.storage import Storage
@@ -25,6 +25,14 @@ async def sync_public(storage: Storage, image: Image) -> None:
 
 async def remove_public(storage: Storage, image_id: str) -> int:
     return await storage.delete_prefix(public_prefix(image_id))
+
+
+async def remove_content(storage: Storage, image_id: str) -> None:
+    """The bytes of a blocked image: public copies, master and sizes, original (record and
+    sidecar stay, so callers see why)."""
+    await remove_public(storage, image_id)
+    await storage.delete_prefix(images_prefix(image_id))
+    await storage.delete(original_key(image_id))
 
 
 async def remove_image_objects(storage: Storage, image_id: str) -> int:

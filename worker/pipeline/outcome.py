@@ -64,9 +64,9 @@ async def mark_failed(
     owner: dict[str, Any] = {}
 
     def change(record: Record) -> Record | None:
+        owner.clear()  # a retry after a lost race may find the image no longer this job's
         if not owned_by(record, job_id):
             return None
-        owner.clear()
         owner.update(record.job or {})
         failed = record.evolve(status=Status.FAILED, error=ImageError(code=code, message=message[:1000]))
         return failed.with_job(None, None)

@@ -2,7 +2,8 @@
 
 If the image is (or is asked to be) published, its public copies are refreshed *before*
 the transition, so ``ready`` and ``url`` appear together. If the record vanished while the
-job ran (deleted), whatever the job wrote is removed again.
+job ran (deleted), whatever the job wrote is removed again; so are the bytes it wrote
+to an image that was blocked meanwhile (the block's own cleanup may have run first).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from jobs.states import Status
 from jobs.store import Record
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
-from worker.pipeline.objects import remove_image_objects, sync_public
+from worker.pipeline.block import is_blocked
+from worker.pipeline.objects import remove_content, remove_image_objects, sync_public
 from worker.pipeline.outcome import notify, owned_by
 
 log = structlog.get_logger(__name__)
@@ -112,12 +114,12 @@ async def complete(
     stale: list[bool] = []
 
     def change(record: Record) -> Record | None:
+        owner.clear()  # a retry after a lost race may find the image no longer this job's
         if not owned_by(record, job.job_id):
             return None
         if (publish or record.image.public) != public:
             stale.append(True)  # published or unpublished meanwhile: decide again
             return None
-        owner.clear()
         owner.update(record.job or {})
         return record.evolve(**fields).with_job(None, None).with_extra(**(extra or {}))
 
@@ -132,6 +134,9 @@ async def complete(
         )
     if owner:
         await notify(ctx, owner, record)
+    elif is_blocked(record):  # blocked mid-job: the block removed the bytes before these were written
+        log.info("image.blocked_while_processing")
+        await remove_content(ctx.storage, job.image_id)
     return record
 
 

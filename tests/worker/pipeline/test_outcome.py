@@ -1,0 +1,57 @@
+"""worker.pipeline.outcome: a job that loses the race for its image changes nothing and tells nobody."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from jobs.ids import new_image_id
+from jobs.models import Image
+from jobs.settings import Settings
+from jobs.states import Status
+from jobs.store import Record
+from tests.worker.pipeline.conftest import with_ctx
+from worker.context import WorkerContext
+from worker.pipeline.outcome import mark_failed
+
+OWNER = {"job_id": "job-1", "kind": "upload", "callback_url": "https://hooks.example/darkroom"}
+
+
+@pytest.mark.parametrize("finished_meanwhile", [False, True])
+def test_mark_failed_after_a_lost_race_sends_no_webhook(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, finished_meanwhile: bool
+) -> None:
+    """The failing job reads its image while still its own; before its guarded write lands,
+    another writer finishes the image. The retry finds it no longer the job's: no change,
+    and no ``image.failed`` webhook carrying a record the job never wrote."""
+
+    async def body(ctx: WorkerContext) -> None:
+        image_id = new_image_id()
+        base = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
+        stale = await ctx.store.create(base.with_job(OWNER, None))
+        if finished_meanwhile:
+            await ctx.store.update(image_id, lambda r: r.evolve(status=Status.READY).with_job(None, None))
+            load = ctx.store.load
+            reads = iter([stale])
+
+            async def first_read_stale(image_id: str) -> Record:
+                return next(reads, None) or await load(image_id)
+
+            monkeypatch.setattr(ctx.store, "load", first_read_stale)
+        sent: list[object] = []
+
+        async def asend(job: object) -> None:
+            sent.append(job)
+
+        monkeypatch.setattr(ctx.queue, "asend", asend)
+        record = await mark_failed(ctx, image_id, "job-1", "decode_failed", "truncated")
+        assert record is not None
+        if finished_meanwhile:
+            assert record.status == Status.READY
+            assert sent == []
+        else:
+            assert record.status == Status.FAILED
+            assert [j.event for j in sent] == ["image.failed"]  # type: ignore[attr-defined]
+
+    asyncio.run(with_ctx(settings, body))
