@@ -119,8 +119,10 @@ def memory_kib(pid: int, field_name: str) -> int:
 
 
 @contextmanager
-def bench_stack(**overrides: object) -> Iterator[Stack]:
-    workdir = Path(tempfile.mkdtemp(prefix="darkroom-bench-"))
+def bench_stack(root: Path | None = None, **overrides: object) -> Iterator[Stack]:
+    """``root``: make the work directory under it and leave it there (the caller removes the
+    whole tree once the run is over); None: a temporary directory removed at the end."""
+    workdir = Path(tempfile.mkdtemp(prefix="darkroom-bench-", dir=root))
     server = start_redis_server()
     values: dict[str, object] = {
         "redis_url": server.url,
@@ -144,7 +146,8 @@ def bench_stack(**overrides: object) -> Iterator[Stack]:
         stack.stop_workers()
         api.stop()
         server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)  # a full run stages gigabytes of images
+        if root is None:
+            shutil.rmtree(workdir, ignore_errors=True)  # a full run stages gigabytes of images
 
 
 def settings_json(settings: Settings) -> str:
