@@ -21,10 +21,6 @@ import ctypes.util
 import platform
 from typing import Final
 
-import structlog
-
-log = structlog.get_logger(__name__)
-
 M_TRIM_THRESHOLD: Final = -1  # mallopt() parameters, from <malloc.h>
 M_MMAP_THRESHOLD: Final = -3
 M_ARENA_MAX: Final = -8
@@ -47,7 +43,7 @@ def retain_freed_memory(retain_bytes: int) -> bool:
     libc = _glibc() if retain_bytes > 0 else None
     if libc is None:
         return False
-    applied = all(
+    return all(
         libc.mallopt(param, value) == 1
         for param, value in (
             (M_MMAP_THRESHOLD, min(MMAP_THRESHOLD_BYTES, retain_bytes)),
@@ -55,5 +51,3 @@ def retain_freed_memory(retain_bytes: int) -> bool:
             (M_ARENA_MAX, 1),
         )
     )
-    log.debug("malloc.tuned", retain_bytes=retain_bytes, applied=applied)
-    return applied
