@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -110,9 +110,27 @@ async def with_ctx(settings: Settings, body: Callable[[WorkerContext], Awaitable
         broker.close()
 
 
-async def processing_upload(ctx: WorkerContext, job_id: str = "job-1") -> tuple[Record, UploadJob]:
-    """A ``processing`` image of account acme owned by the upload job ``job_id`` (nothing staged)."""
+async def processing_upload(
+    ctx: WorkerContext, job_id: str = "job-1", *, callback_url: str | None = None
+) -> tuple[Record, UploadJob]:
+    """A ``processing`` image of account acme owned by the upload job ``job_id`` (nothing staged);
+    ``callback_url``: the webhook that job asked for."""
     image_id = new_image_id()
     record = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
-    created = await ctx.store.create(record.with_job({"job_id": job_id, "kind": "upload"}, None))
+    owner: dict[str, Any] = {"job_id": job_id, "kind": "upload"}
+    if callback_url is not None:
+        owner["callback_url"] = callback_url
+    created = await ctx.store.create(record.with_job(owner, None))
     return created, UploadJob(image_id=image_id, account="acme", job_id=job_id)
+
+
+def sent_jobs(ctx: WorkerContext, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The jobs ``ctx.queue`` is asked to send from now on, captured instead of enqueued."""
+    sent: list[Any] = []
+
+    async def capture(job: Any, *, delay_ms: int | None = None) -> str:
+        sent.append(job)
+        return "captured"
+
+    monkeypatch.setattr(ctx.queue, "asend", capture)
+    return sent

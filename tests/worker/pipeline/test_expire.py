@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -12,7 +11,7 @@ from jobs.errors import NotFound
 from jobs.models import utcnow
 from jobs.payloads import ExpireJob
 from jobs.settings import Settings
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import delete
 from worker.pipeline.delete import run_expire
@@ -37,13 +36,7 @@ def test_a_full_batch_sends_the_next_sweep(
 
     async def body(ctx: WorkerContext) -> None:
         ids = await expiring(ctx, due)
-        sent: list[Any] = []
-
-        async def record_send(job: Any, **kwargs: Any) -> str:
-            sent.append(job)
-            return "id"
-
-        ctx.queue.asend = record_send  # type: ignore[method-assign]
+        sent = sent_jobs(ctx, monkeypatch)
         await run_expire(ctx, ExpireJob(job_id="sweep-1"))
         for image_id in ids:
             with pytest.raises(NotFound):

@@ -6,16 +6,12 @@ import asyncio
 
 import pytest
 
-from jobs.ids import new_image_id
-from jobs.models import Image
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
-from tests.worker.pipeline.conftest import with_ctx
+from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed
-
-OWNER = {"job_id": "job-1", "kind": "upload", "callback_url": "https://hooks.example/darkroom"}
 
 
 @pytest.mark.parametrize("finished_meanwhile", [False, True])
@@ -27,9 +23,8 @@ def test_mark_failed_after_a_lost_race_sends_no_webhook(
     and no ``image.failed`` webhook carrying a record the job never wrote."""
 
     async def body(ctx: WorkerContext) -> None:
-        image_id = new_image_id()
-        base = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
-        stale = await ctx.store.create(base.with_job(OWNER, None))
+        stale, job = await processing_upload(ctx, "job-1", callback_url="https://hooks.example/darkroom")
+        image_id = job.image_id
         if finished_meanwhile:
             await ctx.store.update(image_id, lambda r: r.evolve(status=Status.READY).with_job(None, None))
             load = ctx.store.load
@@ -39,12 +34,7 @@ def test_mark_failed_after_a_lost_race_sends_no_webhook(
                 return next(reads, None) or await load(image_id)
 
             monkeypatch.setattr(ctx.store, "load", first_read_stale)
-        sent: list[object] = []
-
-        async def asend(job: object) -> None:
-            sent.append(job)
-
-        monkeypatch.setattr(ctx.queue, "asend", asend)
+        sent = sent_jobs(ctx, monkeypatch)
         record = await mark_failed(ctx, image_id, "job-1", "decode_failed", "truncated")
         assert record is not None
         if finished_meanwhile:
@@ -52,6 +42,6 @@ def test_mark_failed_after_a_lost_race_sends_no_webhook(
             assert sent == []
         else:
             assert record.status == Status.FAILED
-            assert [j.event for j in sent] == ["image.failed"]  # type: ignore[attr-defined]
+            assert [j.event for j in sent] == ["image.failed"]
 
     asyncio.run(with_ctx(settings, body))

@@ -10,14 +10,11 @@ import pytest
 
 from jobs.constants import BLOCKLIST_KEY, original_key, originals_index_key
 from jobs.errors import MediaBlocked
-from jobs.ids import new_image_id
-from jobs.models import Image
 from jobs.payloads import BlockJob, UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from jobs.store import Record
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import upload
 from worker.pipeline.block import run_block
@@ -27,8 +24,8 @@ DATA = oriented_jpeg(120, 80, 1)
 CHECKSUM = hashlib.sha256(DATA).hexdigest()
 
 
-async def staged(ctx: WorkerContext) -> UploadJob:
-    _, job = await processing_upload(ctx)
+async def staged(ctx: WorkerContext, callback_url: str | None = None) -> UploadJob:
+    _, job = await processing_upload(ctx, callback_url=callback_url)
     await ctx.storage.put(original_key(job.image_id), DATA)
     return job
 
@@ -61,23 +58,6 @@ def test_bytes_blocked_while_queued_are_refused_and_still_indexed(settings: Sett
     asyncio.run(with_ctx(settings, body))
 
 
-async def staged_with_callback(
-    ctx: WorkerContext, sent: list[object], monkeypatch: pytest.MonkeyPatch
-) -> UploadJob:
-    """A staged upload whose job asked for a webhook; the jobs it enqueues land in ``sent``."""
-    image_id = new_image_id()
-    owner = {"job_id": "job-1", "kind": "upload", "callback_url": "https://hooks.example/darkroom"}
-    record = Record(image=Image(id=image_id, name="cat", filename="cat.jpg"), account="acme")
-    await ctx.store.create(record.with_job(owner, None))
-    await ctx.storage.put(original_key(image_id), DATA)
-
-    async def asend(job: object) -> None:
-        sent.append(job)
-
-    monkeypatch.setattr(ctx.queue, "asend", asend)
-    return UploadJob(image_id=image_id, account="acme", job_id="job-1")
-
-
 def block_before_saving(ctx: WorkerContext, job: UploadJob, monkeypatch: pytest.MonkeyPatch) -> None:
     """`darkroom block` lands while the job images: after the work, before its outputs are written."""
     save = upload.save_rendition
@@ -100,8 +80,8 @@ def test_a_block_landing_mid_job_leaves_no_bytes_and_sends_no_ready_webhook(
     the image is ready. Without the block, the same job ends ready with one webhook."""
 
     async def body(ctx: WorkerContext) -> None:
-        sent: list[object] = []
-        job = await staged_with_callback(ctx, sent, monkeypatch)
+        job = await staged(ctx, callback_url="https://hooks.example/darkroom")
+        sent = sent_jobs(ctx, monkeypatch)
         if blocked_mid_job:
             block_before_saving(ctx, job, monkeypatch)
         await run_upload(ctx, job)
@@ -109,7 +89,7 @@ def test_a_block_landing_mid_job_leaves_no_bytes_and_sends_no_ready_webhook(
         stored = [o.key for o in await ctx.storage.list(f"images/{job.image_id}/")]
         if not blocked_mid_job:
             assert record.status == Status.READY and f"images/{job.image_id}/master.jpg" in stored
-            assert [(j.event, j.image["status"]) for j in sent] == [("image.ready", "ready")]  # type: ignore[attr-defined]
+            assert [(j.event, j.image["status"]) for j in sent] == [("image.ready", "ready")]
             return
         assert record.status == Status.FAILED and record.image.error is not None
         assert record.image.error.code == MediaBlocked.code
