@@ -29,9 +29,8 @@ from typing import Any
 
 from bench.stack import Stack, bench_stack, memory_kib, worker_children
 from bench.variants import input_jpeg, photo_like
-from jobs.malloc import DEFAULT_RETAIN_MB, retain_freed_memory
+from jobs.malloc import retain_freed_memory
 from jobs.models import Image
-from jobs.settings import MiB
 from worker.imaging import Limits, process_upload
 
 LIMITS = Limits(max_pixels=60_000_000, max_frames=100, max_input_bytes=64 * 1024 * 1024)
@@ -45,8 +44,7 @@ def _engine_one(data: bytes) -> int:
 def engine_rate(inputs: list[bytes], processes: int) -> float:
     """images/s of the pure engine over ``inputs`` with ``processes`` processes (after a warm-up),
     each with the allocator a worker process sets up (``MALLOC_RETAIN_MB``'s default)."""
-    tune = (DEFAULT_RETAIN_MB * MiB,)
-    with ProcessPoolExecutor(processes, initializer=retain_freed_memory, initargs=tune) as pool:
+    with ProcessPoolExecutor(processes, initializer=retain_freed_memory) as pool:
         list(pool.map(_engine_one, inputs[:processes]))
         started = time.perf_counter()
         list(pool.map(_engine_one, inputs))

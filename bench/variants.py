@@ -34,7 +34,7 @@ from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFilter, ImageOps
 
 from jobs.constants import SIZES
-from jobs.malloc import DEFAULT_RETAIN_MB, retain_freed_memory
+from jobs.malloc import retain_freed_memory
 from worker.imaging import Limits, process_upload
 from worker.imaging.encode import BIG_OUTPUT_PIXELS, JPEG_QUALITY, WEBP_QUALITY
 from worker.imaging.sizes import fit_inside
@@ -165,9 +165,9 @@ def psnr(a_bytes: bytes, b_bytes: bytes) -> float:
 _CHILD = """
 import sys
 from pathlib import Path
-from jobs.malloc import DEFAULT_RETAIN_MB, retain_freed_memory
+from jobs.malloc import retain_freed_memory
 from worker.imaging import Limits, process_upload
-retain_freed_memory(DEFAULT_RETAIN_MB * 1024 * 1024)  # as a worker process starts
+retain_freed_memory()  # as a worker process starts
 data = Path(sys.argv[1]).read_bytes()
 fmt = None if sys.argv[2] == "default" else sys.argv[2]
 limits = Limits(max_pixels=60_000_000, max_input_bytes=64 * 1024 * 1024)
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="1 and 12 MP only, fewer repeats")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)
-    retain_freed_memory(DEFAULT_RETAIN_MB * 1024 * 1024)  # the worker's allocator, for every contender
+    retain_freed_memory()  # the worker's allocator, for every contender
     sizes = [1, 12] if args.quick else [1, 12, 24, 50]
     jobs: dict[str, Job] = {"ours": ours, "naive": naive}
     try:

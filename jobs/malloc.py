@@ -26,7 +26,8 @@ M_MMAP_THRESHOLD: Final = -3
 M_ARENA_MAX: Final = -8
 
 MMAP_THRESHOLD_BYTES: Final = 32 * 1024 * 1024  # above Pillow's 16 MB blocks; glibc's own maximum
-DEFAULT_RETAIN_MB: Final = 256
+DEFAULT_RETAIN_MB: Final = 256  # the MALLOC_RETAIN_MB setting's default
+DEFAULT_RETAIN_BYTES: Final = DEFAULT_RETAIN_MB * 1024 * 1024
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -38,8 +39,11 @@ def _glibc() -> ctypes.CDLL | None:
         return None
 
 
-def retain_freed_memory(retain_bytes: int) -> bool:
-    """Tune glibc malloc for reuse (see the module doc). True if the settings took effect."""
+def retain_freed_memory(retain_bytes: int = DEFAULT_RETAIN_BYTES) -> bool:
+    """Tune glibc malloc for reuse (see the module doc). True if the settings took effect.
+
+    Processes pass their ``MALLOC_RETAIN_MB``; the default is that setting's default (the
+    benchmarks give their engine runs what a worker process gets)."""
     libc = _glibc() if retain_bytes > 0 else None
     if libc is None:
         return False
