@@ -9,6 +9,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from jobs.gc_tuning import tune_gc
 from jobs.logs import configure_logging
 from jobs.malloc import retain_freed_memory
 from jobs.settings import MiB, load_settings
@@ -25,4 +26,5 @@ def setup() -> RedisBroker:
     broker = build_broker(settings)
     declare_actors(broker, settings)
     dramatiq.set_broker(broker)
+    tune_gc()
     return broker

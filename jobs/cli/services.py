@@ -14,6 +14,7 @@ import uvicorn
 from jobs.api import create_app
 from jobs.cli.output import err
 from jobs.cli.redis_server import reachable, start_private_redis
+from jobs.gc_tuning import tune_gc
 from jobs.logs import configure_logging
 from jobs.malloc import retain_freed_memory
 from jobs.settings import MiB, Settings, load_settings
@@ -26,6 +27,8 @@ def serve_api(settings: Settings) -> int:
         create_app(settings), host=settings.http_host, port=settings.http_port,
         log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
     )  # fmt: skip
+    config.load()  # the app and uvicorn's protocol classes, imported before the collector is tuned
+    tune_gc()
     uvicorn.Server(config).run()
     return 0
 

@@ -67,16 +67,20 @@ def test_worker_and_api_processes_tune_at_start_up(monkeypatch: pytest.MonkeyPat
     import worker.app as app
 
     calls: list[int] = []
+    gc_tuned: list[str] = []
     for module in (app, services):
         monkeypatch.setattr(module, "retain_freed_memory", calls.append)
         monkeypatch.setattr(module, "configure_logging", lambda settings, process: None)
+        monkeypatch.setattr(module, "tune_gc", lambda name=module.__name__: gc_tuned.append(name))
     monkeypatch.setattr(app, "load_settings", lambda: Settings(malloc_retain_mb=64))
     monkeypatch.setattr(app, "build_broker", lambda settings: None)
     monkeypatch.setattr(app, "declare_actors", lambda broker, settings: None)
     monkeypatch.setattr(app.dramatiq, "set_broker", lambda broker: None)
     app.setup()
     monkeypatch.setattr(services, "create_app", lambda settings: None)
-    monkeypatch.setattr(services.uvicorn, "Config", lambda *args, **kwargs: None)
+    config = SimpleNamespace(load=lambda: None)
+    monkeypatch.setattr(services.uvicorn, "Config", lambda *args, **kwargs: config)
     monkeypatch.setattr(services.uvicorn, "Server", lambda config: SimpleNamespace(run=lambda: None))
     services.serve_api(Settings(malloc_retain_mb=32))
     assert calls == [64 * 1024 * 1024, 32 * 1024 * 1024]
+    assert gc_tuned == ["worker.app", "jobs.cli.services"]  # and both tune the collector
