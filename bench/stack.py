@@ -15,6 +15,7 @@ from pathlib import Path
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
+from bench.loadgen import LoadGenerator
 from jobs.client import Client
 from jobs.constants import image_key
 from jobs.models import Image
@@ -38,6 +39,9 @@ class Stack:
     def client(self) -> Client:
         return Client(self.base_url, KEY, timeout=120)
 
+    def loadgen(self) -> LoadGenerator:
+        return LoadGenerator(self.base_url, KEY)
+
     def start_workers(self, processes: int, threads: int | None = None, name: str = "worker") -> Proc:
         """``threads=None``: the CLI's default (what a deployment gets)."""
         args = ("--processes", str(processes)) + (("--threads", str(threads)) if threads else ())
@@ -54,15 +58,35 @@ class Stack:
             proc.stop()
         self.workers.clear()
 
-    def settled(self, ids: list[str]) -> int:
-        """How many of ``ids`` are ready or failed (one pipelined read, off the API)."""
+    def unsettled(self, ids: list[str], client: redis.Redis | None = None) -> list[str]:
+        """Those of ``ids`` still processing (one pipelined read, off the API)."""
+        own = client is None
+        client = client or redis.Redis.from_url(self.settings.redis_url)
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                for image_id in ids:
+                    pipe.hget(image_key(image_id), "status")
+                statuses = pipe.execute()
+        finally:
+            if own:
+                client.close()
+        return [i for i, s in zip(ids, statuses, strict=True) if s not in (b"ready", b"failed")]
+
+    def wait_settled(self, ids: list[str], timeout: float) -> None:
+        """Until every one of ``ids`` is ready or failed, polling only those still processing:
+        the harness's own load on the shared cores stays small."""
+        deadline = time.monotonic() + timeout
         client = redis.Redis.from_url(self.settings.redis_url)
-        with client.pipeline(transaction=False) as pipe:
-            for image_id in ids:
-                pipe.hget(image_key(image_id), "status")
-            statuses = pipe.execute()
-        client.close()
-        return sum(1 for s in statuses if s in (b"ready", b"failed"))
+        try:
+            pending = ids
+            while pending and time.monotonic() < deadline:
+                pending = self.unsettled(pending[-1:], client)  # the newest first: usually last done
+                if not pending:
+                    pending = self.unsettled(ids, client)
+                if pending:
+                    time.sleep(0.1)
+        finally:
+            client.close()
 
     def images(self, ids: list[str]) -> list[Image]:
         async def load() -> list[Image]:

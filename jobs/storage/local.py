@@ -163,6 +163,14 @@ class LocalStorage:
 
     def _get_sync(self, key: str, path: Path) -> bytes:
         with translated(key):
+            if self._direct:  # big objects were written around the page cache: read them so too
+                try:
+                    data = direct_io.read_direct(path)
+                except direct_io.DirectIORefused:
+                    self._direct = False
+                else:
+                    if data is not None:
+                        return data
             return path.read_bytes()
 
     def _head_sync(self, key: str, path: Path) -> ObjectInfo | None:

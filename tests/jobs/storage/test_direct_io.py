@@ -202,3 +202,78 @@ def test_tmpfs_whatever_its_kernel_says(tmp_path: Path) -> None:
         asyncio.run(storage.put("originals/image_2", data))
         assert asyncio.run(storage.get("originals/image_1")) == data
         assert asyncio.run(storage.get("originals/image_2")) == data
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def read_opens(monkeypatch: pytest.MonkeyPatch, *, refuse: bool = False) -> list[bool]:
+    """For each file direct_io opens to read: whether it asked for O_DIRECT (``refuse``: EINVAL then)."""
+    seen: list[bool] = []
+    real_open = os.open
+
+    def spy(path: str | os.PathLike[str], flags: int, mode: int = 0o777, **kw: object) -> int:
+        seen.append(bool(flags & O_DIRECT))
+        if refuse and flags & O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(direct_io.os, "open", spy)
+    return seen
+
+
+def test_big_objects_are_read_around_the_page_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = LocalStorage(tmp_path)
+    small, big = pattern(DIRECT_MIN_BYTES - 1), pattern(3_700_123)
+    asyncio.run(storage.put("originals/small", small))
+    asyncio.run(storage.put("originals/big", big))
+    opens = read_opens(monkeypatch)
+
+    assert asyncio.run(storage.get("originals/small")) == small  # read the ordinary way (cacheable)
+    assert asyncio.run(storage.get("originals/big")) == big
+
+    assert opens == [True]  # only the big one went through direct_io's O_DIRECT open
+
+
+def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = LocalStorage(tmp_path)
+    big = pattern(3_700_123)
+    asyncio.run(storage.put("originals/big", big))
+    opens = read_opens(monkeypatch, refuse=True)
+
+    assert asyncio.run(storage.get("originals/big")) == big
+    assert asyncio.run(storage.get("originals/big")) == big
+
+    assert opens == [True]  # refused once; the storage then stopped asking, for writes too
+    assert storage._direct is False
+
+
+def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = LocalStorage(tmp_path)
+    big = pattern(3_700_123)
+    asyncio.run(storage.put("originals/big", big))
+
+    def refusing(fd: int, buffers: list[memoryview], offset: int) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(direct_io.os, "preadv", refusing)
+
+    assert asyncio.run(storage.get("originals/big")) == big
+    assert storage._direct is False
+
+
+def test_read_buffers_are_reused_and_bounded() -> None:
+    buffers = direct_io._ReadBuffers(keep=2)
+    with buffers.borrow(3 * CHUNK - 5) as first:
+        pass
+    with buffers.borrow(2 * CHUNK) as again:
+        assert again is first  # warm memory: the same mapping, big enough
+    with buffers.borrow(CHUNK) as a, buffers.borrow(CHUNK) as b, buffers.borrow(5 * CHUNK) as c:
+        assert a is first  # the kept one fits
+        assert len(b) == CHUNK and len(c) == 5 * CHUNK  # in use at the same time: new mappings
+    assert sorted(len(m) for m in buffers._free) == [3 * CHUNK, 5 * CHUNK]
+    assert b.closed  # one more than kept: the smallest was unmapped
