@@ -66,9 +66,14 @@ def _as_media_failed(exc: BaseException, what: str) -> DarkroomError:
 
 def _open_pil(data: bytes, fmt: str) -> PILImage.Image:
     try:
-        return PILImage.open(io.BytesIO(data), formats=PIL_FORMATS[fmt])
+        im = PILImage.open(io.BytesIO(data), formats=PIL_FORMATS[fmt])
     except Exception as exc:
         raise _as_media_failed(exc, "read") from exc
+    # The whole input to the decoder in one call, not in 64 KiB pieces (PNG is still fed chunk by
+    # chunk): a 12 MP JPEG was 57 calls, each copying its piece and releasing and retaking the
+    # GIL (in a worker, where other threads wait for the GIL, a futex handoff each way).
+    im.decodermaxblock = max(im.decodermaxblock, len(data))
+    return im
 
 
 def _frame_count(im: PILImage.Image, fmt: str) -> int:

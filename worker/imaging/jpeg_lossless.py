@@ -42,22 +42,31 @@ def estimate_quality(qtables: Mapping[int, Sequence[int]]) -> int | None:
 
 
 def strip_jpeg(data: bytes) -> tuple[bytes, int, int] | None:
-    """``(stripped, width, height)``, or None when the stream is not a copyable JPEG."""
+    """``(stripped, width, height)``, or None when the stream is not a copyable JPEG.
+
+    A stream that is already stripped (our JFIF segment first, nothing else to drop) comes
+    back as ``data`` itself, not an equal copy: callers then see at once that the master is
+    the original (``is``), without comparing megabytes.
+    """
     if not data.startswith(b"\xff\xd8"):
         return None
     out = [b"\xff\xd8", _JFIF]
     pos, end = 2, len(data)
     size: tuple[int, int] | None = None
     scanned = False
+    unchanged = True  # so far, the output is byte for byte the input
     while pos + 1 < end:
         if data[pos] != 0xFF:
             return None
         while pos + 1 < end and data[pos + 1] == 0xFF:  # fill bytes
             pos += 1
+            unchanged = False
         marker = data[pos + 1]
         if marker == 0xD9:  # EOI: done; anything after it (MPO images, trailers) is dropped
             if size is None or not scanned:
                 return None
+            if unchanged and pos + 2 == end:
+                return data, size[0], size[1]
             out.append(b"\xff\xd9")
             return b"".join(out), size[0], size[1]
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
@@ -87,6 +96,8 @@ def strip_jpeg(data: bytes) -> tuple[bytes, int, int] | None:
             size = (width, height)
         if not (0xE0 <= marker <= 0xEF or marker == 0xFE):  # drop APPn and COM
             out.append(data[pos:seg_end])
+        elif pos != 2 or data[pos:seg_end] != _JFIF:  # (our own JFIF segment, first, is kept as is)
+            unchanged = False
         pos = seg_end
         if marker == 0xDA:  # SOS: copy the entropy-coded data up to the next real marker
             match = _MARKER_IN_SCAN.search(data, pos)

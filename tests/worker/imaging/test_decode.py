@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import time
 
@@ -68,6 +69,34 @@ def test_bad_inputs_fail_with_the_right_code(data: bytes, error: type[Exception]
         caught.value.code
         == {MediaFailed: "media_failed", UnsupportedMediaType: "unsupported_media_type"}[error]
     )  # type: ignore[attr-defined]
+
+
+class _CountingDecoder:
+    def __init__(self, inner: object, calls: list[int]) -> None:
+        self._inner, self._calls = inner, calls
+
+    def decode(self, buffer: bytes) -> tuple[int, int]:
+        self._calls.append(len(buffer))
+        return self._inner.decode(buffer)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def test_the_jpeg_decoder_gets_the_input_in_one_call(limits: Limits, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not in 64 KiB pieces (one GIL round trip and one copy each); the pixels are the same."""
+    noisy = PILImage.merge("RGB", [PILImage.effect_noise((700, 500), 60) for _ in range(3)])
+    data = INPUTS["jpeg"](noisy)
+    assert len(data) > 4 * 65536  # Pillow alone would feed it in 5+ pieces
+    reference = PILImage.open(io.BytesIO(data)).convert("RGB").tobytes()
+    calls: list[int] = []
+    real = PILImage._getdecoder
+    monkeypatch.setattr(PILImage, "_getdecoder", lambda *a, **k: _CountingDecoder(real(*a, **k), calls))
+
+    _, decoded = decode(data, limits)
+
+    assert len(calls) == 1 and calls[0] > len(data) - 1024  # all but the headers Pillow parsed
+    assert decoded.first.convert("RGB").tobytes() == reference
 
 
 def test_truncated_jpeg_is_media_failed(limits: Limits) -> None:

@@ -95,3 +95,19 @@ def test_strip_rejects_broken_streams() -> None:
     sof = arithmetic.index(b"\xff\xc0")
     arithmetic[sof + 1] = 0xC9  # arithmetic-coded: browsers can't show it, never copy it
     assert strip_jpeg(bytes(arithmetic)) is None
+
+
+def test_an_already_stripped_jpeg_is_its_own_master(limits: Limits) -> None:
+    """Nothing to drop: the master is the original object itself, so no copy and no compare."""
+    data = encode(_photo(), "JPEG", quality=85)  # Pillow writes exactly our JFIF segment, nothing else
+    stripped = strip_jpeg(data)
+    assert stripped is not None and stripped[0] is data
+    assert process_upload(data, limits).master.data is data
+    # anything to drop (metadata, a trailer, fill bytes between segments) makes a new stream
+    with_comment = encode(_photo(), "JPEG", quality=85, comment=b"hi")
+    sos = data.index(b"\xff\xda")
+    with_fill = data[:sos] + b"\xff" + data[sos:]  # a fill byte before a marker (B.1.1.2)
+    for changed, expected in ((with_comment, None), (data + b"TRAILER", data), (with_fill, data)):
+        out = strip_jpeg(changed)
+        assert out is not None and out[0] is not changed
+        assert expected is None or out[0] == expected
