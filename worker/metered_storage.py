@@ -7,12 +7,12 @@ counting needs no change to any pipeline. Staging a fetched source URL under
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 
 from jobs.constants import original_key
-from jobs.storage import ObjectInfo, Storage
+from jobs.storage import ObjectInfo, Put, Storage, Write
 
 Count = Callable[[str, str, int], None]  # (direction "in" | "out", job kind, bytes)
 ORIGINALS_PREFIX = original_key("")
@@ -50,6 +50,14 @@ class MeteredStorage:
 
     async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         await self.inner.copy(src, dst, content_type=content_type)  # no bytes pass through us
+
+    async def write_many(self, writes: Sequence[Write]) -> None:
+        await self.inner.write_many(writes)
+        for write in writes:
+            if isinstance(write, Put):
+                self.count(
+                    "in" if write.key.startswith(ORIGINALS_PREFIX) else "out", current_kind(), len(write.data)
+                )
 
     async def close(self) -> None:
         await self.inner.close()

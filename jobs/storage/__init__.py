@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from jobs.errors import InvalidRequest
 from jobs.settings import Settings
-from jobs.storage.base import ObjectInfo, Storage, validate_key
+from jobs.storage.base import Copy, ObjectInfo, Put, Storage, Write, validate_key
 
-__all__ = ["ObjectInfo", "Storage", "open_storage", "validate_key"]
+__all__ = ["Copy", "ObjectInfo", "Put", "Storage", "Write", "open_storage", "validate_key"]
 
 
 async def open_storage(settings: Settings) -> Storage:

@@ -12,7 +12,9 @@ matches ``images/a/x`` but not ``images/ab/x``, while ``images/a`` matches both.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
@@ -35,6 +37,27 @@ class ObjectInfo:
     key: str
     size: int
     etag: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """One ``put`` of a :meth:`Storage.write_many` batch."""
+
+    key: str
+    data: bytes
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """One ``copy`` of a :meth:`Storage.write_many` batch: ``src`` to ``key``."""
+
+    src: str
+    key: str
+    content_type: str | None = None
+
+
+Write = Put | Copy
 
 
 @runtime_checkable
@@ -73,9 +96,29 @@ class Storage(Protocol):
         """
         ...
 
+    async def write_many(self, writes: Sequence[Write]) -> None:
+        """Several ``put``/``copy`` at once (e.g. a job's outputs): each is atomic like ``put``,
+        the batch is not. Raises the first error; the others may be stored by then.
+
+        The local backend does a batch in one thread and makes each directory durable once.
+        """
+        ...
+
     async def close(self) -> None:
         """Release connections. Idempotent; any later call raises ``StorageError``."""
         ...
+
+
+async def write_each(storage: Storage, writes: Sequence[Write]) -> None:
+    """``write_many`` as concurrent single calls, for backends where a batch saves nothing."""
+    await asyncio.gather(
+        *(
+            storage.put(w.key, w.data, content_type=w.content_type)
+            if isinstance(w, Put)
+            else storage.copy(w.src, w.key, content_type=w.content_type)
+            for w in writes
+        )
+    )
 
 
 def validate_key(key: str) -> str:

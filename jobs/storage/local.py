@@ -1,14 +1,12 @@
 """Storage in a local directory: ``{root}/{key}``, same keys as S3 (DESIGN §7).
 
 * Blocking file I/O runs in a thread (``asyncio.to_thread``), never on the event loop.
-* Writes are atomic: a temp file in the target directory, written, flushed and
-  fsynced, then ``os.replace``-d over the key (and the directory fsynced). A crash
-  leaves the old value or the new one, never a partial file. Durable writes of 1 MiB or
-  more bypass the page cache (``O_DIRECT``, :mod:`jobs.storage.direct_io`). Temp files are named
-  ``.~{random}.tmp``; ``~`` cannot occur in a key, so they never collide with an
-  object and never show in ``list``.
+* Writes are atomic and, with ``fsync`` (``STORAGE_FSYNC``, the default), durable: temp
+  file, fdatasync, rename, directory fsync (:mod:`jobs.storage.atomic_files`). Big objects
+  are written and read around the page cache (:mod:`jobs.storage.direct_io`).
 * ``copy`` hard-links the source (no bytes copied, no fsync of data already durable) and
   falls back to copying the bytes where the filesystem cannot link.
+* ``write_many`` does a whole batch in one thread and fsyncs each directory once.
 * Directories are created on demand; deleting an object prunes its parent
   directories once they are empty, never ``root`` itself or anything above it.
 * A file ``a`` and a file ``a/b`` cannot coexist on disk (they can on S3): writing
@@ -22,80 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
-import errno
 import os
-import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, Final, TypeVar
 
 from jobs.errors import StorageError
 from jobs.storage import direct_io
-from jobs.storage.base import ObjectInfo, is_valid_key, validate_key, validate_prefix
+from jobs.storage.atomic_files import AtomicFiles
+from jobs.storage.base import Copy, ObjectInfo, Put, Write, is_valid_key, validate_key, validate_prefix
 from jobs.storage.local_errors import NOT_FOUND_ERRNOS, translate_os_error, translated
-
-_COPY_CHUNK: Final = 1024 * 1024
-_OPEN_FLAGS: Final = (
-    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-)
-T = TypeVar("T")
-
-
-# a filesystem (or mount) that cannot hard-link: fall back to copying the bytes
-_NO_LINK_ERRNOS: Final = frozenset(
-    {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
-)
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _copy_all(src: BinaryIO, fd: int) -> None:
-    while chunk := src.read(_COPY_CHUNK):
-        _write_all(fd, chunk)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; unsupported on some platforms/filesystems, hence best effort."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _new_temp(path: Path, create: Callable[[Path], T]) -> tuple[Path, T]:
-    """A fresh temp name next to ``path`` and ``create(temp)``'s result.
-
-    The directory is made only when the create finds it missing: most writes go to one that
-    exists, and a ``mkdir`` first would cost them two system calls for nothing.
-    """
-    for attempt in range(4):
-        tmp = path.parent / f".~{secrets.token_hex(8)}.tmp"
-        try:
-            return tmp, create(tmp)
-        except FileNotFoundError:
-            if attempt == 3:
-                raise
-            # No directory yet, or a concurrent delete pruned it since: (re)create it, try again.
-            path.parent.mkdir(parents=True, exist_ok=True)
-    raise AssertionError("unreachable")
-
-
-@contextlib.contextmanager
-def _removed_on_error(tmp: Path) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _etag(st: os.stat_result) -> str:
@@ -109,7 +43,7 @@ class LocalStorage:
     def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
         self.root = Path(root).expanduser().resolve()
         self.fsync = fsync  # False: still atomic (temp + rename), but not flushed to disk per write
-        self._direct = fsync and direct_io.available()  # until the filesystem refuses O_DIRECT
+        self.files = AtomicFiles(fsync=fsync)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -151,23 +85,35 @@ class LocalStorage:
         src_path, dst_path = self._path(src), self._path(dst)
         await asyncio.to_thread(self._copy_sync, src, src_path, dst, dst_path)
 
+    async def write_many(self, writes: Sequence[Write]) -> None:
+        batch = [(w, self._path(w.key), self._path(w.src) if isinstance(w, Copy) else None) for w in writes]
+        await asyncio.to_thread(self._write_many_sync, batch)
+
     async def close(self) -> None:
         self._closed = True
 
     # --- blocking halves (run in a worker thread) ------------------------------------------------
 
-    def _put_sync(self, key: str, path: Path, data: bytes) -> None:
+    def _put_sync(self, key: str, path: Path, data: bytes, *, sync_dir: bool = True) -> None:
         with translated(key, writing=True):
-            direct = self._direct and direct_io.wanted(len(data))
-            self._write_atomic(path, lambda fd: _write_all(fd, data), direct=data if direct else None)
+            self.files.write(path, data, sync_dir=sync_dir)
+
+    def _write_many_sync(self, batch: builtins.list[tuple[Write, Path, Path | None]]) -> None:
+        for write, path, src_path in batch:
+            if isinstance(write, Put):
+                self._put_sync(write.key, path, write.data, sync_dir=False)
+            else:
+                assert src_path is not None
+                self._copy_sync(write.src, src_path, write.key, path, sync_dir=False)
+        self.files.sync_dirs({path.parent for _, path, _ in batch})
 
     def _get_sync(self, key: str, path: Path) -> bytes:
         with translated(key):
-            if self._direct:  # big objects were written around the page cache: read them so too
+            if self.files.direct:  # big objects were written around the page cache: read them so too
                 try:
                     data = direct_io.read_direct(path)
                 except direct_io.DirectIORefused:
-                    self._direct = False
+                    self.files.direct = False
                 else:
                     if data is not None:
                         return data
@@ -205,7 +151,9 @@ class LocalStorage:
         found.sort(key=lambda info: info.key)
         return found
 
-    def _copy_sync(self, src: str, src_path: Path, dst: str, dst_path: Path) -> None:
+    def _copy_sync(
+        self, src: str, src_path: Path, dst: str, dst_path: Path, *, sync_dir: bool = True
+    ) -> None:
         """A hard link where the filesystem allows (no bytes copied), else a byte copy.
 
         Both are atomic (a temp name, then ``os.replace``). A link is still a copy here:
@@ -213,10 +161,11 @@ class LocalStorage:
         new inode and leaves the other as it was.
         """
         with translated(dst, writing=True):
-            if self._link_atomic(src_path, dst_path):
+            if self.files.link(src_path, dst_path, sync_dir=sync_dir):
                 return
+            self._prune(dst_path.parent)  # made for the link, maybe: no empty directory stays
         with translated(src), open(src_path, "rb") as source, translated(dst, writing=True):
-            self._write_atomic(dst_path, lambda fd: _copy_all(source, fd))
+            self.files.write_from(dst_path, source, sync_dir=sync_dir)
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -227,55 +176,6 @@ class LocalStorage:
     def _check_open(self) -> None:
         if self._closed:
             raise StorageError("storage is closed")
-
-    def _open_temp(self, tmp: Path, direct: bool) -> tuple[int, bool]:
-        """The temp file's descriptor, and whether it was opened with ``O_DIRECT``."""
-        if direct and self._direct:
-            try:
-                return os.open(tmp, _OPEN_FLAGS | direct_io.O_DIRECT, 0o666), True
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:  # EINVAL: this filesystem does not do O_DIRECT
-                    raise
-                self._direct = False
-        return os.open(tmp, _OPEN_FLAGS, 0o666), False
-
-    def _write_atomic(self, path: Path, fill: Callable[[int], None], *, direct: bytes | None = None) -> None:
-        """``fill`` writes the temp file; ``direct``: the same bytes, to be written with ``O_DIRECT``
-        instead where the filesystem takes it."""
-        tmp, (fd, is_direct) = _new_temp(path, lambda t: self._open_temp(t, direct is not None))
-        with _removed_on_error(tmp):
-            try:
-                if direct is not None and is_direct:
-                    if not direct_io.write_direct(fd, direct):
-                        self._direct = False  # refused mid-way (and finished without it)
-                else:
-                    fill(fd)
-                if self.fsync:
-                    os.fdatasync(fd)
-            finally:
-                os.close(fd)
-            self._commit(tmp, path)
-
-    def _link_atomic(self, src_path: Path, path: Path) -> bool:
-        """Link ``src_path`` at ``path``; ``False`` when linking is not possible (or no source)."""
-        try:
-            tmp, _ = _new_temp(path, lambda t: os.link(src_path, t, follow_symlinks=False))
-        except FileNotFoundError:
-            self._prune(path.parent)
-            return False  # no source (or its directory keeps vanishing): the byte copy reports it
-        except OSError as exc:
-            if exc.errno in _NO_LINK_ERRNOS:
-                return False
-            raise
-        with _removed_on_error(tmp):
-            self._commit(tmp, path)  # the data itself was made durable when the source was written
-        return True
-
-    def _commit(self, tmp: Path, path: Path) -> None:
-        """The temp file becomes the object; with ``fsync``, the rename is made durable too."""
-        os.replace(tmp, path)
-        if self.fsync:
-            _fsync_dir(path.parent)
 
     def _unlink(self, key: str, path: Path) -> bool:
         """Remove the file; ``False`` if there was none (a directory is not an object)."""

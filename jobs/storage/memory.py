@@ -8,10 +8,11 @@ Not for production: nothing is persisted and nothing is shared between processes
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from jobs.errors import ObjectNotFound, StorageError
-from jobs.storage.base import ObjectInfo, validate_key, validate_prefix
+from jobs.storage.base import ObjectInfo, Write, validate_key, validate_prefix, write_each
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,9 @@ class MemoryStorage:
         validate_key(dst)
         source = self._lookup(src)
         self.objects[dst] = replace(source, content_type=content_type or source.content_type)
+
+    async def write_many(self, writes: Sequence[Write]) -> None:
+        await write_each(self, writes)
 
     async def close(self) -> None:
         self._closed = True

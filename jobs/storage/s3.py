@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, Final
 
@@ -29,7 +29,7 @@ from botocore.config import Config
 
 from jobs.errors import DarkroomError, InvalidRequest, ObjectNotFound, StorageError
 from jobs.settings import Settings
-from jobs.storage.base import ObjectInfo, is_valid_key, validate_key, validate_prefix
+from jobs.storage.base import ObjectInfo, Write, is_valid_key, validate_key, validate_prefix, write_each
 from jobs.storage.s3_errors import delete_objects_error, translate_s3_error
 
 MAX_DELETE_BATCH: Final = 1000  # DeleteObjects accepts at most 1000 keys
@@ -206,6 +206,9 @@ class S3Storage:
             await self._client.copy_object(
                 Bucket=self.bucket, Key=full_dst, CopySource={"Bucket": self.bucket, "Key": full_src}, **extra
             )
+
+    async def write_many(self, writes: Sequence[Write]) -> None:
+        await write_each(self, writes)  # concurrent requests on the client's connection pool
 
     async def close(self) -> None:
         if self._closed:

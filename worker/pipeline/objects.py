@@ -7,7 +7,7 @@ import asyncio
 from jobs.constants import image_prefixes, images_prefix, original_key, public_prefix, record_key
 from jobs.models import Image
 from jobs.publication import copies
-from jobs.storage import Storage
+from jobs.storage import Copy, Storage
 
 
 async def sync_public(storage: Storage, image: Image) -> None:
@@ -17,7 +17,7 @@ async def sync_public(storage: Storage, image: Image) -> None:
     published URL never 404s in between.
     """
     pairs = copies(image)
-    await asyncio.gather(*(storage.copy(src, dst) for src, dst in pairs))
+    await storage.write_many([Copy(src, dst) for src, dst in pairs])
     wanted = {dst for _, dst in pairs}
     stale = [o.key for o in await storage.list(public_prefix(image.id)) if o.key not in wanted]
     await asyncio.gather(*(storage.delete(key) for key in stale))

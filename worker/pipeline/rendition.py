@@ -8,7 +8,6 @@ to an image that was blocked meanwhile (the block's own cleanup may have run fir
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Any
 
@@ -20,6 +19,7 @@ from jobs.models import SizeVariant, utcnow
 from jobs.payloads import ImageJob
 from jobs.publication import published
 from jobs.states import Status
+from jobs.storage import Copy, Put, Write
 from jobs.store import Record
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
@@ -38,14 +38,14 @@ async def save_rendition(
     of it (a hard link on local disk, ``CopyObject`` on S3) instead of a second upload."""
     objects = [(master_key(image_id, rendition.master.format), rendition.master)]
     objects += [(size_key(image_id, name, v.format), v) for name, v in rendition.sizes.items()]
-    writes = []
+    writes: list[Write] = []
     for key, variant in objects:
         content_type = CONTENT_TYPES[variant.format]
         if source is not None and _same_bytes(variant.data, source[1]):
-            writes.append(ctx.storage.copy(source[0], key, content_type=content_type))
+            writes.append(Copy(source[0], key, content_type))
         else:
-            writes.append(ctx.storage.put(key, variant.data, content_type=content_type))
-    await asyncio.gather(*writes)
+            writes.append(Put(key, variant.data, content_type))
+    await ctx.storage.write_many(writes)  # one batch: locally, one thread and one directory fsync
 
 
 def _same_bytes(a: bytes, b: bytes) -> bool:

@@ -15,7 +15,7 @@ import pytest
 
 from jobs.errors import InvalidRequest, ObjectNotFound, StorageError
 from jobs.settings import Settings
-from jobs.storage import ObjectInfo, Storage, open_storage
+from jobs.storage import Copy, ObjectInfo, Put, Storage, open_storage
 from jobs.storage.local import LocalStorage
 from jobs.storage.memory import MemoryStorage
 from jobs.storage.s3 import S3Storage
@@ -178,6 +178,31 @@ class Contract:
 
         run(scenario)
 
+    def test_write_many_stores_a_batch_of_puts_and_copies(self, run: Runner, payload: bytes) -> None:
+        async def scenario(storage: Storage) -> None:
+            await storage.put("originals/image_1", payload)
+            await storage.write_many(
+                [
+                    Copy("originals/image_1", "images/image_1/master.jpg", "image/jpeg"),
+                    Put("images/image_1/small.jpg", b"small", "image/jpeg"),
+                    Put("images/image_1/large.jpg", b"large"),
+                    Put("records/image_1.json", b"{}", "application/json"),
+                ]
+            )
+            assert await storage.get("images/image_1/master.jpg") == payload
+            assert await storage.get("images/image_1/small.jpg") == b"small"
+            assert await storage.get("images/image_1/large.jpg") == b"large"
+            assert await storage.get("records/image_1.json") == b"{}"
+            await storage.put("originals/image_1", b"changed later")
+            assert await storage.get("images/image_1/master.jpg") == payload  # a copy, not a link
+            await storage.write_many([])
+            with pytest.raises(ObjectNotFound):
+                await storage.write_many([Copy("originals/missing", "images/missing/master.jpg")])
+            assert await storage.head("images/missing/master.jpg") is None
+            assert len(await storage.list("")) == 5
+
+        run(scenario)
+
     def test_bad_keys_are_rejected_before_touching_anything(self, run: Runner) -> None:
         def attempts(storage: Storage, bad: str) -> dict[str, Coroutine[Any, Any, object]]:
             calls: dict[str, Coroutine[Any, Any, object]] = {
@@ -188,6 +213,9 @@ class Contract:
                 "delete_prefix": storage.delete_prefix(bad),
                 "copy-to": storage.copy("originals/image_1", bad),
                 "copy-from": storage.copy(bad, "originals/image_2"),
+                "write_many-put": storage.write_many([Put(bad, b"evil")]),
+                "write_many-copy-to": storage.write_many([Copy("originals/image_1", bad)]),
+                "write_many-copy-from": storage.write_many([Copy(bad, "originals/image_2")]),
             }
             if bad:  # "" is the whole store for list
                 calls["list"] = storage.list(bad)
@@ -245,6 +273,8 @@ class Contract:
                 await storage.put("originals/image_2", b"x")
             with pytest.raises(StorageError):
                 await storage.list("")
+            with pytest.raises(StorageError):
+                await storage.write_many([Put("originals/image_3", b"x")])
 
         run(scenario)  # the runner's own close() must be harmless too
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.storage import direct_io, local
+from jobs.storage import atomic_files, direct_io
 from jobs.storage.direct_io import ALIGN, CHUNK, DIRECT_MIN_BYTES, O_DIRECT
 from jobs.storage.local import LocalStorage
 
@@ -37,7 +37,7 @@ def open_flags_seen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             seen.append(flags)
         return fd
 
-    monkeypatch.setattr(local.os, "open", spy)
+    monkeypatch.setattr(atomic_files.os, "open", spy)
     return seen
 
 
@@ -111,7 +111,7 @@ def test_a_filesystem_refusing_o_direct_at_open_gets_ordinary_writes(
             flags.append(flag)
         return fd
 
-    monkeypatch.setattr(local.os, "open", refusing)
+    monkeypatch.setattr(atomic_files.os, "open", refusing)
     first, second = pattern(3_000_000), pattern(2_000_000)
 
     asyncio.run(storage.put("originals/image_1", first))
@@ -247,7 +247,7 @@ def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
     assert asyncio.run(storage.get("originals/big")) == big
 
     assert opens == [True]  # refused once; the storage then stopped asking, for writes too
-    assert storage._direct is False
+    assert storage.files.direct is False
 
 
 def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
@@ -263,7 +263,7 @@ def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
     monkeypatch.setattr(direct_io.os, "preadv", refusing)
 
     assert asyncio.run(storage.get("originals/big")) == big
-    assert storage._direct is False
+    assert storage.files.direct is False
 
 
 def test_read_buffers_are_reused_and_bounded() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jobs.errors import InvalidRequest, ObjectNotFound, StorageError, StorageUnavailable
-from jobs.storage import local
+from jobs.storage import Copy, Put, atomic_files
 from jobs.storage.local import LocalStorage
 from jobs.storage.local_errors import translate_os_error
 
@@ -52,7 +52,7 @@ def test_crash_mid_write_leaves_neither_partial_file_nor_temp_file(
     storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[list[str]] = []
-    monkeypatch.setattr(local, "_write_all", failing_writer(OSError(errno.EIO, "I/O error"), seen))
+    monkeypatch.setattr(atomic_files, "_write_all", failing_writer(OSError(errno.EIO, "I/O error"), seen))
 
     with pytest.raises(StorageUnavailable):
         asyncio.run(storage.put("images/image_1/master.jpg", b"0123456789" * 1000))
@@ -69,7 +69,7 @@ def test_crash_mid_overwrite_keeps_the_old_value(
     storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asyncio.run(storage.put("records/image_1.json", b'{"version": 1}'))
-    monkeypatch.setattr(local, "_write_all", failing_writer(OSError(errno.EIO, "I/O error")))
+    monkeypatch.setattr(atomic_files, "_write_all", failing_writer(OSError(errno.EIO, "I/O error")))
 
     with pytest.raises(StorageUnavailable):
         asyncio.run(storage.put("records/image_1.json", b'{"version": 2, "padding": "' + b"x" * 500 + b'"}'))
@@ -118,15 +118,62 @@ def test_writes_are_fsynced_before_the_rename(storage: LocalStorage, monkeypatch
     assert asyncio.run(fast.get("originals/image_2")) == b"bytes"
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name the fsynced directory")
+def test_a_batch_runs_in_one_thread_and_fsyncs_each_directory_once(
+    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(storage.put("originals/image_1", b"original"))
+    events: list[str] = []
+    threads: set[int] = set()
+    real_fsync, real_fdatasync, real_replace = os.fsync, os.fdatasync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync " + os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def fdatasync(fd: int) -> None:
+        events.append("fdatasync")
+        threads.add(threading.get_ident())
+        real_fdatasync(fd)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(f"replace {os.path.basename(dst)}")
+        threads.add(threading.get_ident())
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "replace", replace)
+
+    asyncio.run(
+        storage.write_many(
+            [
+                Copy("originals/image_1", "images/image_1/master.jpg"),
+                Put("images/image_1/small.jpg", b"small"),
+                Put("images/image_1/large.jpg", b"large"),
+                Put("records/image_1.json", b"{}"),
+            ]
+        )
+    )
+
+    renames = [e for e in events if e.startswith("replace")]
+    assert renames == [f"replace {n}" for n in ("master.jpg", "small.jpg", "large.jpg", "image_1.json")]
+    assert events.count("fdatasync") == 3  # the link's data was durable already
+    dir_syncs = events[events.index(renames[-1]) + 1 :]  # after every rename, each directory once
+    assert sorted(dir_syncs) == ["fsync image_1", "fsync records"]
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    assert asyncio.run(storage.get("images/image_1/master.jpg")) == b"original"
+
+
 def test_file_io_runs_off_the_event_loop(storage: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[int] = []
-    real_write_all = local._write_all
+    real_write_all = atomic_files._write_all
 
     def write_all(fd: int, data: bytes | memoryview) -> None:
         threads.append(threading.get_ident())
         real_write_all(fd, data)
 
-    monkeypatch.setattr(local, "_write_all", write_all)
+    monkeypatch.setattr(atomic_files, "_write_all", write_all)
     asyncio.run(storage.put("originals/image_1", b"bytes"))
     assert threads and threading.get_ident() not in threads
 
@@ -224,7 +271,7 @@ def test_file_and_directory_clash_is_a_storage_error(storage: LocalStorage) -> N
 def test_write_errors_are_translated(
     storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch, code: int, expected: type[Exception]
 ) -> None:
-    monkeypatch.setattr(local, "_write_all", failing_writer(OSError(code, os.strerror(code))))
+    monkeypatch.setattr(atomic_files, "_write_all", failing_writer(OSError(code, os.strerror(code))))
     with pytest.raises(expected) as caught:
         asyncio.run(storage.put("originals/image_1", b"data"))
     assert type(caught.value) is expected  # StorageUnavailable is not a StorageError, nor vice versa
@@ -306,7 +353,7 @@ def test_copy_falls_back_to_bytes_where_links_are_refused(
 
     async def scenario() -> None:
         await storage.put("originals/image_1", b"payload")
-        monkeypatch.setattr(local.os, "link", refuse)
+        monkeypatch.setattr(atomic_files.os, "link", refuse)
         await storage.copy("originals/image_1", "public/image_1/master.jpg")
         assert await storage.get("public/image_1/master.jpg") == b"payload"
         with pytest.raises(ObjectNotFound):
