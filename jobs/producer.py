@@ -56,7 +56,7 @@ class Producer:
             redis=redis,
             storage=storage,
             store=ImageStore(redis, storage),
-            queue=JobQueue(redis_broker(settings)),
+            queue=JobQueue(redis_broker(settings), redis),
             hub=hub,
         )
 

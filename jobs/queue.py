@@ -12,7 +12,9 @@ from typing import Any
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from redis.asyncio import Redis as AsyncRedis
 
+from jobs.async_enqueue import AsyncEnqueuer
 from jobs.constants import NAMESPACE
 from jobs.errors import BrokerUnavailable
 from jobs.payloads import JobPayload
@@ -35,10 +37,18 @@ def redis_broker(settings: Settings, *, middleware: list[Any] | None = None, **o
 
 
 class JobQueue:
-    """Enqueues payloads; broker errors become :class:`BrokerUnavailable` (HTTP 503)."""
+    """Enqueues payloads; broker errors become :class:`BrokerUnavailable` (HTTP 503).
 
-    def __init__(self, broker: dramatiq.Broker) -> None:
+    With ``redis`` (the caller's asyncio client) ``asend`` enqueues on it, in one round trip
+    with the wake token (:mod:`jobs.async_enqueue`); without, it runs the broker's own
+    enqueue in a thread.
+    """
+
+    def __init__(self, broker: dramatiq.Broker, redis: AsyncRedis | None = None) -> None:
         self.broker = broker
+        self._async = (
+            AsyncEnqueuer(broker, redis) if redis is not None and isinstance(broker, RedisBroker) else None
+        )
 
     def message_for(self, job: JobPayload) -> dramatiq.Message[Any]:
         return dramatiq.Message(
@@ -57,7 +67,13 @@ class JobQueue:
         return str(message.message_id)
 
     async def asend(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
-        return await asyncio.to_thread(self.send, job, delay_ms=delay_ms)
+        if self._async is None:
+            return await asyncio.to_thread(self.send, job, delay_ms=delay_ms)
+        try:
+            message = await self._async.enqueue(self.message_for(job), delay_ms)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise BrokerUnavailable() from exc
+        return str(message.message_id)
 
     def close(self) -> None:
         self.broker.close()

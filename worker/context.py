@@ -54,7 +54,7 @@ class WorkerContext:
             redis=redis,
             storage=storage,
             store=ImageStore(redis, storage),
-            queue=JobQueue(broker),
+            queue=JobQueue(broker, redis),
             http=http,
             purger=make_purger(settings, http),
             limits=Limits(

@@ -1,0 +1,138 @@
+"""JobQueue: the asyncio enqueue stores exactly what Dramatiq's own enqueue stores."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import redis
+from dramatiq.middleware import Middleware
+from redis.asyncio import Redis as AsyncRedis
+
+from jobs.constants import NAMESPACE
+from jobs.errors import BrokerUnavailable
+from jobs.ids import new_image_id, new_token
+from jobs.payloads import UploadJob
+from jobs.queue import JobQueue
+from jobs.settings import Settings
+from jobs.wakeup import wake_key
+from tests.support.servers import free_port
+
+QUEUE = "darkroom.upload"
+
+
+class Recorder(Middleware):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, int | None]] = []
+
+    def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        self.seen.append(("before", message.queue_name, delay))
+
+    def after_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        self.seen.append(("after", message.queue_name, delay))
+
+
+def job() -> UploadJob:
+    return UploadJob(image_id=new_image_id(), account="acme", job_id=new_token())
+
+
+def stored(client: redis.Redis, queue: str) -> list[dict[str, Any]]:
+    """The messages of ``queue`` in Redis, in queue order (Dramatiq's layout: ids + a hash)."""
+    ids = client.lrange(f"{NAMESPACE}:{queue}", 0, -1)
+    bodies = client.hmget(f"{NAMESPACE}:{queue}.msgs", ids) if ids else []
+    return [json.loads(body) for body in bodies]
+
+
+def enqueue_both(settings: Settings, delay_ms: int | None = None) -> tuple[Recorder, list[UploadJob]]:
+    """One job through the broker's own enqueue (a thread), one through the asyncio client."""
+    from jobs.queue import redis_broker
+
+    recorder = Recorder()
+    broker = redis_broker(settings, middleware=[recorder])
+    jobs = [job(), job()]
+
+    async def run() -> None:
+        client = AsyncRedis.from_url(settings.redis_url)
+        try:
+            await JobQueue(broker).asend(jobs[0], delay_ms=delay_ms)
+            await JobQueue(broker, client).asend(jobs[1], delay_ms=delay_ms)
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
+    broker.close()
+    return recorder, jobs
+
+
+def test_the_async_enqueue_stores_what_dramatiq_would(settings: Settings) -> None:
+    recorder, jobs = enqueue_both(settings)
+    client = redis.Redis.from_url(settings.redis_url)
+
+    sync_message, async_message = stored(client, QUEUE)
+
+    varying = {"message_id", "message_timestamp", "args", "options"}
+    assert {k: v for k, v in async_message.items() if k not in varying} == {
+        k: v for k, v in sync_message.items() if k not in varying
+    }
+    assert sync_message["args"] == [jobs[0].to_message_args()]
+    assert async_message["args"] == [jobs[1].to_message_args()]
+    assert set(async_message["options"]) == set(sync_message["options"]) == {"redis_message_id"}
+    assert client.llen(wake_key(QUEUE)) == 2  # each woke an idle worker
+    assert recorder.seen == [("before", QUEUE, None), ("after", QUEUE, None)] * 2
+    client.close()
+
+
+def test_a_delayed_async_enqueue_goes_to_the_delay_queue(settings: Settings) -> None:
+    recorder, jobs = enqueue_both(settings, delay_ms=60_000)
+    client = redis.Redis.from_url(settings.redis_url)
+
+    assert recorder.seen == [("before", QUEUE + ".DQ", 60_000), ("after", QUEUE + ".DQ", 60_000)] * 2
+    assert stored(client, QUEUE) == []
+    messages = stored(client, QUEUE + ".DQ")
+    assert [m["args"] for m in messages] == [[j.to_message_args()] for j in jobs]
+    assert all(m["queue_name"] == QUEUE + ".DQ" and m["options"]["eta"] > 0 for m in messages)
+    assert client.llen(wake_key(QUEUE)) == 0  # nothing is due yet: no worker woken
+    client.close()
+
+
+def test_a_dramatiq_consumer_gets_the_async_enqueued_message(settings: Settings) -> None:
+    from jobs.queue import redis_broker
+
+    broker = redis_broker(settings)
+    sent = job()
+
+    async def run() -> str:
+        client = AsyncRedis.from_url(settings.redis_url)
+        try:
+            return await JobQueue(broker, client).asend(sent)
+        finally:
+            await client.aclose()
+
+    message_id = asyncio.run(run())
+    consumer = broker.consume(QUEUE, prefetch=1, timeout=100)
+    received = next(m for m in consumer if m is not None)
+    assert received.message_id == message_id
+    assert received.args == (sent.to_message_args(),)
+    assert received.actor_name == "upload" and received.queue_name == QUEUE
+    consumer.ack(received)
+    consumer.close()
+    broker.close()
+
+
+def test_redis_down_is_broker_unavailable(make_settings: Any) -> None:
+    settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    from jobs.queue import redis_broker
+
+    broker = redis_broker(settings)
+
+    async def run() -> None:
+        client = AsyncRedis.from_url(settings.redis_url)
+        try:
+            await JobQueue(broker, client).asend(job())
+        finally:
+            await client.aclose()
+
+    with pytest.raises(BrokerUnavailable):
+        asyncio.run(run())
