@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -38,6 +39,11 @@ class Stack:
 
     def client(self) -> Client:
         return Client(self.base_url, KEY, timeout=120)
+
+    @property
+    def redis_pid(self) -> int:
+        assert self.redis.proc is not None
+        return self.redis.proc.pid
 
     def loadgen(self) -> LoadGenerator:
         return LoadGenerator(self.base_url, KEY)
@@ -132,6 +138,12 @@ def worker_children(proc: Proc) -> list[int]:
         if ppid == proc.pid and b"worker" in cmdline:
             pids.append(int(entry.name))
     return sorted(pids)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_kib(pid: int, field_name: str) -> int:

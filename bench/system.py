@@ -7,8 +7,10 @@
    server's own timestamps (first ``created_at`` → last ``updated_at``), against the pure
    engine (``process_upload`` in P processes, one thread each like a worker, same inputs) run
    in this same process just before and just after; queue overhead = 1 − system/engine.
-   Three such rounds (engine, system, engine, system, engine, system, engine); the median
-   round is reported, and every round's overhead with it.
+   Five such rounds (engine, system, engine, … system, engine): this VM's speed drifts by
+   ±10 % within seconds, so one round's overhead is ±4 %; the median round is reported, and
+   every round's overhead with it, and where that round's CPU went, per image (``cpu_ms_*``:
+   worker processes, API, redis-server, and this process: load generator and polling).
 2. latency — enqueue → ``ready`` (``updated_at − created_at``) of a 256 px image, p50/p95/p99,
    idle and under a steady backlog of 1 MP uploads.
 3. scaling — a pre-enqueued backlog drained by 1 and by 2 worker processes (1, 2, 2, 1 twice).
@@ -29,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.stack import Stack, bench_stack, memory_kib, worker_children
+from bench.stack import Stack, bench_stack, cpu_seconds, memory_kib, worker_children
 from bench.variants import input_jpeg, photo_like
 from jobs.malloc import retain_freed_memory
 from jobs.models import Image
@@ -74,22 +76,30 @@ def span_rate(images: list[Image]) -> float:
     return len(images) / (end - start).total_seconds()
 
 
-def throughput(stack: Stack, inputs: list[bytes], processes: int, rounds: int = 3) -> Result:
+def throughput(stack: Stack, inputs: list[bytes], processes: int, rounds: int = 5) -> Result:
     """``rounds`` runs of the system, each between two runs of the engine: a VM that drifts in
     speed moves a round's two neighbours with it, and the round is compared with their mean.
     The figures are the median round's (``rounds`` lists every round's overhead)."""
     engine = [engine_rate(inputs, processes)]
     system: list[float] = []
+    cpu: list[dict[str, float]] = []
     for _ in range(rounds):
-        stack.start_workers(processes)
+        workers = worker_children(stack.start_workers(processes))
+        parts = {"workers": workers, "api": [stack.api.pid], "redis": [stack.redis_pid]}
+        before = {name: sum(map(cpu_seconds, pids)) for name, pids in parts.items()}
+        client_before = time.process_time()
         system.append(span_rate(wait_all(stack, upload_all(stack, inputs))))
+        spent = {name: sum(map(cpu_seconds, pids)) - before[name] for name, pids in parts.items()}
+        spent["client"] = time.process_time() - client_before  # this process: load generator, polling
+        cpu.append({name: seconds * 1000 / len(inputs) for name, seconds in spent.items()})
         stack.stop_workers()
         engine.append(engine_rate(inputs, processes))
     overheads = [1 - rate / ((a + b) / 2) for rate, a, b in zip(system, engine, engine[1:], strict=False)]
     median = sorted(range(rounds), key=overheads.__getitem__)[rounds // 2]
     return {"n": len(inputs), "system": system[median], "engine": (engine[median] + engine[median + 1]) / 2,
             "engine_drift": max(engine) / min(engine) - 1, "overhead": overheads[median],
-            "rounds": "/".join(f"{o:.3f}" for o in overheads)}  # fmt: skip
+            "rounds": "/".join(f"{o:.3f}" for o in overheads),
+            **{f"cpu_ms_{name}": ms for name, ms in cpu[median].items()}}  # fmt: skip
 
 
 def latencies(images: list[Image]) -> Result:
@@ -184,7 +194,7 @@ def run(quick: bool, report: Callable[[str, Result], None]) -> None:
     small = [photo_and_encode(1154, 866, seed) for seed in range(8)]
     large = [input_jpeg(12)]
     counts = {"small": 40, "large": 4, "latency": 40, "scale": 60, "jobs": 100, "rounds": 1} if quick else \
-        {"small": 500, "large": 50, "latency": 200, "scale": 200, "jobs": 1000, "rounds": 3}  # fmt: skip
+        {"small": 500, "large": 50, "latency": 200, "scale": 200, "jobs": 1000, "rounds": 5}  # fmt: skip
     backlog = [small[i % 8] for i in range(counts["scale"])]
     # Every stack's files stay until the end: deleting thousands of them between two stacks
     # taxes the next one's file creations (ext4 without a journal scans past inodes deleted

@@ -52,6 +52,8 @@ def test_the_system_benchmark_runs_on_a_real_stack(photo: bytes) -> None:
         assert result["overhead"] == pytest.approx(1 - result["system"] / result["engine"])
         rounds = [float(o) for o in result["rounds"].split("/")]
         assert len(rounds) == 2 and round(result["overhead"], 3) in rounds  # the median round's
+        assert result["cpu_ms_workers"] > result["cpu_ms_redis"] > 0  # the workers did the imaging
+        assert result["cpu_ms_api"] > 0 and result["cpu_ms_client"] > 0
         scaled = system.scaling(stack, [photo] * 4, threads=1, order=(1, 2))
         assert scaled["one"] > 0 and scaled["ratio"] == pytest.approx(scaled["two"] / scaled["one"])
         client = redis.Redis.from_url(stack.settings.redis_url)
