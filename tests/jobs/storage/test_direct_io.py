@@ -235,12 +235,19 @@ def test_big_objects_are_read_around_the_page_cache(tmp_path: Path, monkeypatch:
     assert opens == [True]  # only the big one went through direct_io's O_DIRECT open
 
 
-def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def stored_big(tmp_path: Path) -> tuple[LocalStorage, bytes]:
+    """A storage holding one 3.7 MB object at ``originals/big``, and its bytes."""
     storage = LocalStorage(tmp_path)
     big = pattern(3_700_123)
     asyncio.run(storage.put("originals/big", big))
+    return storage, big
+
+
+def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
+    stored_big: tuple[LocalStorage, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage, big = stored_big
     opens = read_opens(monkeypatch, refuse=True)
 
     assert asyncio.run(storage.get("originals/big")) == big
@@ -251,11 +258,9 @@ def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
 
 
 def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stored_big: tuple[LocalStorage, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    storage = LocalStorage(tmp_path)
-    big = pattern(3_700_123)
-    asyncio.run(storage.put("originals/big", big))
+    storage, big = stored_big
 
     def refusing(fd: int, buffers: list[memoryview], offset: int) -> int:
         raise OSError(errno.EINVAL, "Invalid argument")
