@@ -27,7 +27,6 @@ OLDER_THRESHOLDS: Final = (20, 20)
 
 def tune_gc() -> None:
     """Freeze what start-up allocated and raise the young-generation threshold."""
-
     gc.collect()  # what start-up left as garbage should not be frozen with it
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)

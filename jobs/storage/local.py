@@ -99,13 +99,17 @@ class LocalStorage:
             self.files.write(path, data, sync_dir=sync_dir)
 
     def _write_many_sync(self, batch: builtins.list[tuple[Write, Path, Path | None]]) -> None:
-        for write, path, src_path in batch:
-            if isinstance(write, Put):
-                self._put_sync(write.key, path, write.data, sync_dir=False)
-            else:
-                assert src_path is not None
-                self._copy_sync(write.src, src_path, write.key, path, sync_dir=False)
-        self.files.sync_dirs({path.parent for _, path, _ in batch})
+        written: set[Path] = set()  # their directories are fsynced once, even if a later write fails
+        try:
+            for write, path, src_path in batch:
+                if isinstance(write, Put):
+                    self._put_sync(write.key, path, write.data, sync_dir=False)
+                else:
+                    assert src_path is not None
+                    self._copy_sync(write.src, src_path, write.key, path, sync_dir=False)
+                written.add(path.parent)
+        finally:
+            self.files.sync_dirs(written)
 
     def _get_sync(self, key: str, path: Path) -> bytes:
         with translated(key):

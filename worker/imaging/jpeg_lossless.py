@@ -54,7 +54,7 @@ def strip_jpeg(data: bytes) -> tuple[bytes, int, int] | None:
     pos, end = 2, len(data)
     size: tuple[int, int] | None = None
     scanned = False
-    unchanged = True  # so far, the output is byte for byte the input
+    unchanged = data.startswith(_JFIF, 2)  # so far, the output is byte for byte the input
     while pos + 1 < end:
         if data[pos] != 0xFF:
             return None
@@ -96,7 +96,7 @@ def strip_jpeg(data: bytes) -> tuple[bytes, int, int] | None:
             size = (width, height)
         if not (0xE0 <= marker <= 0xEF or marker == 0xFE):  # drop APPn and COM
             out.append(data[pos:seg_end])
-        elif pos != 2 or data[pos:seg_end] != _JFIF:  # (our own JFIF segment, first, is kept as is)
+        elif pos != 2:  # dropped (the first segment at 2, if ours, is what we wrote in front)
             unchanged = False
         pos = seg_end
         if marker == 0xDA:  # SOS: copy the entropy-coded data up to the next real marker

@@ -107,7 +107,13 @@ def test_an_already_stripped_jpeg_is_its_own_master(limits: Limits) -> None:
     with_comment = encode(_photo(), "JPEG", quality=85, comment=b"hi")
     sos = data.index(b"\xff\xda")
     with_fill = data[:sos] + b"\xff" + data[sos:]  # a fill byte before a marker (B.1.1.2)
-    for changed, expected in ((with_comment, None), (data + b"TRAILER", data), (with_fill, data)):
+    no_jfif = data[:2] + data[2 + 18 :]  # no APP0 at all: ours is put in front
+    for changed, expected in (
+        (with_comment, None),
+        (data + b"TRAILER", data),
+        (with_fill, data),
+        (no_jfif, data),
+    ):
         out = strip_jpeg(changed)
         assert out is not None and out[0] is not changed
         assert expected is None or out[0] == expected
