@@ -52,8 +52,10 @@ def test_the_system_benchmark_runs_on_a_real_stack(photo: bytes) -> None:
         assert result["overhead"] == pytest.approx(1 - result["system"] / result["engine"])
         rounds = [float(o) for o in result["rounds"].split("/")]
         assert len(rounds) == 2 and round(result["overhead"], 3) in rounds  # the median round's
-        assert result["cpu_ms_workers"] > result["cpu_ms_redis"] > 0  # the workers did the imaging
-        assert result["cpu_ms_api"] > 0 and result["cpu_ms_client"] > 0
+        # CPU per image by process (from /proc: 10 ms ticks, so a few requests may show 0 for one)
+        cpu = {k: v for k, v in result.items() if k.startswith("cpu_ms_")}
+        assert set(cpu) == {"cpu_ms_workers", "cpu_ms_api", "cpu_ms_redis", "cpu_ms_client"}
+        assert all(v >= 0 for v in cpu.values()) and cpu["cpu_ms_workers"] > 0  # they did the imaging
         scaled = system.scaling(stack, [photo] * 4, threads=1, order=(1, 2))
         assert scaled["one"] > 0 and scaled["ratio"] == pytest.approx(scaled["two"] / scaled["one"])
         client = redis.Redis.from_url(stack.settings.redis_url)
