@@ -21,7 +21,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
 from redis.asyncio import Redis
 
-from jobs.wakeup import WAKE_TOKENS_MAX, wake_key
+from jobs.wakeup import push_wake_token
 
 Message: TypeAlias = dramatiq.Message[Any]
 
@@ -58,9 +58,7 @@ class AsyncEnqueuer:
         async with self.redis.pipeline(transaction=False) as pipe:
             await self._dispatch(keys=[broker.namespace], args=args, client=pipe)
             if delay is None:  # a message due now wakes an idle consumer (jobs.wakeup)
-                key = wake_key(message.queue_name)
-                pipe.lpush(key, 1)
-                pipe.ltrim(key, 0, WAKE_TOKENS_MAX - 1)
+                push_wake_token(pipe, message.queue_name)
             await pipe.execute()
         broker.emit_after("enqueue", message, delay)
         return message

@@ -41,6 +41,13 @@ def wake_key(queue_name: str) -> str:
     return f"{NAMESPACE}:wake:{queue_name}"
 
 
+def push_wake_token(pipe: Any, queue_name: str) -> None:
+    """Queue on ``pipe`` (a sync or asyncio pipeline) the token that wakes an idle consumer."""
+    key = wake_key(queue_name)
+    pipe.lpush(key, 1)
+    pipe.ltrim(key, 0, WAKE_TOKENS_MAX - 1)
+
+
 def stop_key(broker_id: str) -> str:
     return f"{NAMESPACE}:wake:stop:{broker_id}"
 
@@ -126,11 +133,9 @@ class WakingRedisBroker(RedisBroker):
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         enqueued = super().enqueue(message, delay=delay)
         if delay is None:
-            key = wake_key(message.queue_name)
             try:
                 with self.client.pipeline(transaction=False) as pipe:
-                    pipe.lpush(key, 1)
-                    pipe.ltrim(key, 0, WAKE_TOKENS_MAX - 1)
+                    push_wake_token(pipe, message.queue_name)
                     pipe.execute()
             except redis.RedisError:
                 pass  # the message is enqueued; a worker will find it on its next poll

@@ -29,7 +29,7 @@ class MeteredStorage:
 
     async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
         await self.inner.put(key, data, content_type=content_type)
-        self.count("in" if key.startswith(ORIGINALS_PREFIX) else "out", current_kind(), len(data))
+        self._count_written(key, data)
 
     async def get(self, key: str) -> bytes:
         data = await self.inner.get(key)
@@ -54,10 +54,12 @@ class MeteredStorage:
     async def write_many(self, writes: Sequence[Write]) -> None:
         await self.inner.write_many(writes)
         for write in writes:
-            if isinstance(write, Put):
-                self.count(
-                    "in" if write.key.startswith(ORIGINALS_PREFIX) else "out", current_kind(), len(write.data)
-                )
+            if isinstance(write, Put):  # a copy moves no bytes through us
+                self._count_written(write.key, write.data)
+
+    def _count_written(self, key: str, data: bytes) -> None:
+        """Staging an original counts as input (a fetched source URL); every other write is output."""
+        self.count("in" if key.startswith(ORIGINALS_PREFIX) else "out", current_kind(), len(data))
 
     async def close(self) -> None:
         await self.inner.close()

@@ -42,9 +42,12 @@ class LocalStorage:
 
     def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.fsync = fsync  # False: still atomic (temp + rename), but not flushed to disk per write
-        self.files = AtomicFiles(fsync=fsync)
+        self.files = AtomicFiles(fsync=fsync)  # fsync=False: still atomic, not flushed per write
         self._closed = False
+
+    @property
+    def fsync(self) -> bool:
+        return self.files.fsync
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
