@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
@@ -37,8 +40,8 @@ class WorkerContext:
     http: httpx.AsyncClient
     purger: Purger
     limits: Limits
-    # IMAGING_CONCURRENCY slots: a job images inside one, and does its I/O outside
-    imaging_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    # IMAGING_CONCURRENCY threads: a job images on one of them, and does its I/O outside
+    imaging_pool: ThreadPoolExecutor = field(default_factory=lambda: imaging_threads(1))
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set when the pool tears the ctx down after its grace period: every job still running
     # was requeued (RequeueOnShutdown), so what it does from now on must not count.
@@ -62,17 +65,20 @@ class WorkerContext:
                 max_frames=settings.max_frames,
                 max_input_bytes=settings.max_input_bytes,
             ),
-            imaging_slots=asyncio.Semaphore(settings.imaging_concurrency),
+            imaging_pool=imaging_threads(settings.imaging_concurrency),
         )
 
     async def imaging(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a pure imaging call off the event loop, in one of the process's imaging slots.
+        """Run a pure imaging call off the event loop, on one of the process's imaging threads.
 
-        With ``--threads 2`` and one slot, a process keeps one core busy imaging while its
-        second job reads its input or writes its outputs, instead of idling through them.
+        With ``--threads 2`` and one imaging thread, a process keeps one core busy imaging
+        while its second job reads its input or writes its outputs, instead of idling through
+        them. Calls queue on the threads themselves: one that finishes takes the next queued
+        call at once, without a round through the event loop (that hand-off idled the thread
+        3 % of the time). A call cancelled while still queued never runs.
         """
-        async with self.imaging_slots:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.imaging_pool, call)
 
     async def close(self) -> None:
         self.closing = True
@@ -81,9 +87,14 @@ class WorkerContext:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.imaging_pool.shutdown(wait=False, cancel_futures=True)
         await self.http.aclose()
         await self.storage.close()
         await self.redis.aclose()
+
+
+def imaging_threads(count: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(count, thread_name_prefix="darkroom-imaging")
 
 
 _current: WorkerContext | None = None

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import structlog
 
 from jobs.settings import Settings
 from tests.worker.pipeline.conftest import with_ctx
@@ -69,3 +70,37 @@ def test_a_failing_call_frees_its_slot(settings: Settings) -> None:
             assert await ctx.imaging(Probe(), 21, delay=0) == 42
 
     asyncio.run(with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body))
+
+
+def test_a_call_cancelled_while_queued_never_runs(settings: Settings) -> None:
+    ran: list[int] = []
+    release = threading.Event()
+
+    def record(value: int) -> int:
+        ran.append(value)
+        return value
+
+    async def body(ctx: WorkerContext) -> None:
+        busy = asyncio.ensure_future(ctx.imaging(release.wait, 5))  # holds the only imaging thread
+        queued = asyncio.ensure_future(ctx.imaging(record, 1))
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        release.set()
+        assert await busy is True
+        assert await ctx.imaging(record, 2) == 2  # the thread takes the next live call
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+
+    asyncio.run(with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body))
+    assert ran == [2]
+
+
+def test_imaging_keeps_the_callers_log_context(settings: Settings) -> None:
+    def bound() -> dict[str, object]:
+        return structlog.contextvars.get_contextvars()
+
+    async def body(ctx: WorkerContext) -> None:
+        with structlog.contextvars.bound_contextvars(image_id="img_x"):
+            assert (await ctx.imaging(bound))["image_id"] == "img_x"
+
+    asyncio.run(with_ctx(settings, body))
