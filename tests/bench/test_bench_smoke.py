@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,6 +59,8 @@ def test_the_system_benchmark_runs_on_a_real_stack(photo: bytes) -> None:
         assert all(v >= 0 for v in cpu.values()) and cpu["cpu_ms_workers"] > 0  # they did the imaging
         scaled = system.scaling(stack, [photo] * 4, threads=1, order=(1, 2))
         assert scaled["one"] > 0 and scaled["ratio"] == pytest.approx(scaled["two"] / scaled["one"])
+        most = (os.cpu_count() or 1) + 0.5  # CPU cores the workers kept busy (10 ms ticks: may be 0)
+        assert 0 <= scaled["cores_one"] <= most and 0 <= scaled["cores_two"] <= most
         client = redis.Redis.from_url(stack.settings.redis_url)
         ids = [key.decode().removeprefix(image_key("")) for key in client.scan_iter(image_key("*"))]
         client.close()
