@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,18 +64,13 @@ class Stack:
             proc.stop()
         self.workers.clear()
 
-    def unsettled(self, ids: list[str], client: redis.Redis | None = None) -> list[str]:
+    @staticmethod
+    def unsettled(ids: list[str], client: redis.Redis) -> list[str]:
         """Those of ``ids`` still processing (one pipelined read, off the API)."""
-        own = client is None
-        client = client or redis.Redis.from_url(self.settings.redis_url)
-        try:
-            with client.pipeline(transaction=False) as pipe:
-                for image_id in ids:
-                    pipe.hget(image_key(image_id), "status")
-                statuses = pipe.execute()
-        finally:
-            if own:
-                client.close()
+        with client.pipeline(transaction=False) as pipe:
+            for image_id in ids:
+                pipe.hget(image_key(image_id), "status")
+            statuses = pipe.execute()
         return [i for i, s in zip(ids, statuses, strict=True) if s not in (b"ready", b"failed")]
 
     def wait_settled(self, ids: list[str], timeout: float) -> None:
@@ -140,10 +135,13 @@ def worker_children(proc: Proc) -> list[int]:
     return sorted(pids)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far (all their threads)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def memory_kib(pid: int, field_name: str) -> int:

@@ -86,10 +86,10 @@ def throughput(stack: Stack, inputs: list[bytes], processes: int, rounds: int = 
     for _ in range(rounds):
         workers = worker_children(stack.start_workers(processes))
         parts = {"workers": workers, "api": [stack.api.pid], "redis": [stack.redis_pid]}
-        before = {name: sum(map(cpu_seconds, pids)) for name, pids in parts.items()}
+        before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         client_before = time.process_time()
         system.append(span_rate(wait_all(stack, upload_all(stack, inputs))))
-        spent = {name: sum(map(cpu_seconds, pids)) - before[name] for name, pids in parts.items()}
+        spent = {name: cpu_seconds(pids) - before[name] for name, pids in parts.items()}
         spent["client"] = time.process_time() - client_before  # this process: load generator, polling
         cpu.append({name: seconds * 1000 / len(inputs) for name, seconds in spent.items()})
         stack.stop_workers()
@@ -164,9 +164,9 @@ def scaling(
         stack.flush_images()
         ids = upload_all(stack, inputs)  # the backlog first, no worker running
         pids = worker_children(stack.start_workers(processes, threads=threads))
-        before, started = sum(map(cpu_seconds, pids)), time.monotonic()
+        before, started = cpu_seconds(pids), time.monotonic()
         rates[processes].append(drain_rate(wait_all(stack, ids)))
-        cores[processes].append((sum(map(cpu_seconds, pids)) - before) / (time.monotonic() - started))
+        cores[processes].append((cpu_seconds(pids) - before) / (time.monotonic() - started))
         stack.stop_workers()
     one, two = statistics.mean(rates[1]), statistics.mean(rates[2])
     return {"n": len(inputs), "one": one, "two": two, "ratio": two / one,
