@@ -85,11 +85,11 @@ def test_a_call_cancelled_while_queued_never_runs(settings: Settings) -> None:
         queued = asyncio.ensure_future(ctx.imaging(record, 1))
         await asyncio.sleep(0.05)
         queued.cancel()
-        release.set()
+        with pytest.raises(asyncio.CancelledError):  # delivered on the loop's next step
+            await queued
+        release.set()  # only now: the thread must find the cancelled call, not race it
         assert await busy is True
         assert await ctx.imaging(record, 2) == 2  # the thread takes the next live call
-        with pytest.raises(asyncio.CancelledError):
-            await queued
 
     asyncio.run(with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body))
     assert ran == [2]
