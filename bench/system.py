@@ -157,20 +157,26 @@ def scaling(
     in the order 1, 2, 2, 1, 1, 2, 2, 1: a VM drifting in speed moves both means alike, and
     four drains of each average out its jitter. ``cores_*``: CPU cores the worker processes
     kept busy (a process whose second thread does I/O while the first images uses more than
-    one core, which bounds ``ratio`` at 2 / ``cores_one``)."""
+    one core, which bounds ``ratio`` at 2 / ``cores_one``); ``cpu_ms_*``: their CPU per image.
+    ``ratio`` ≈ (``cores_two`` / ``cores_one``) × (``cpu_ms_one`` / ``cpu_ms_two``): the cores
+    a second process adds, times what each image costs when two share the machine."""
     rates: dict[int, list[float]] = {1: [], 2: []}
     cores: dict[int, list[float]] = {1: [], 2: []}  # CPU the worker processes used while draining
+    cpu_ms: dict[int, list[float]] = {1: [], 2: []}  # ... per image
     for processes in order:
         stack.flush_images()
         ids = upload_all(stack, inputs)  # the backlog first, no worker running
         pids = worker_children(stack.start_workers(processes, threads=threads))
         before, started = cpu_seconds(pids), time.monotonic()
         rates[processes].append(drain_rate(wait_all(stack, ids)))
-        cores[processes].append((cpu_seconds(pids) - before) / (time.monotonic() - started))
+        used = cpu_seconds(pids) - before
+        cores[processes].append(used / (time.monotonic() - started))
+        cpu_ms[processes].append(1000 * used / len(ids))
         stack.stop_workers()
     one, two = statistics.mean(rates[1]), statistics.mean(rates[2])
     return {"n": len(inputs), "one": one, "two": two, "ratio": two / one,
-            "cores_one": statistics.mean(cores[1]), "cores_two": statistics.mean(cores[2])}  # fmt: skip
+            "cores_one": statistics.mean(cores[1]), "cores_two": statistics.mean(cores[2]),
+            "cpu_ms_one": statistics.mean(cpu_ms[1]), "cpu_ms_two": statistics.mean(cpu_ms[2])}  # fmt: skip
 
 
 def memory(stack: Stack, big: bytes, small: list[bytes], jobs: int) -> Result:

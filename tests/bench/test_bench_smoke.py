@@ -61,6 +61,9 @@ def test_the_system_benchmark_runs_on_a_real_stack(photo: bytes) -> None:
         assert scaled["one"] > 0 and scaled["ratio"] == pytest.approx(scaled["two"] / scaled["one"])
         most = (os.cpu_count() or 1) + 0.5  # CPU cores the workers kept busy (10 ms ticks: may be 0)
         assert 0 <= scaled["cores_one"] <= most and 0 <= scaled["cores_two"] <= most
+        # worker CPU per image: 8 images imaged in all, tens of ms, so their ticks can't both be 0
+        per_image = scaled["cpu_ms_one"], scaled["cpu_ms_two"]
+        assert min(per_image) >= 0 and sum(per_image) > 0
         client = redis.Redis.from_url(stack.settings.redis_url)
         ids = [key.decode().removeprefix(image_key("")) for key in client.scan_iter(image_key("*"))]
         client.close()
