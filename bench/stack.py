@@ -48,16 +48,17 @@ class Stack:
     def loadgen(self) -> LoadGenerator:
         return LoadGenerator(self.base_url, KEY)
 
-    def start_workers(self, processes: int, threads: int | None = None, name: str = "worker") -> Proc:
-        """``threads=None``: the CLI's default (what a deployment gets)."""
+    def start_workers(self, processes: int, threads: int | None = None, name: str = "worker") -> list[int]:
+        """A pool of ``processes`` worker processes, once they consume; returns their PIDs.
+        ``threads=None``: the CLI's default (what a deployment gets)."""
         args = ("--processes", str(processes)) + (("--threads", str(threads)) if threads else ())
         proc = start_worker(self.settings, self.workdir, *args, name=f"{name}-{len(self.workers)}")
         self.workers.append(proc)
         deadline = time.monotonic() + 60
-        while len(worker_children(proc)) < processes and time.monotonic() < deadline:
+        while len(children := worker_children(proc)) < processes and time.monotonic() < deadline:
             time.sleep(0.05)
         wait_for_workers(self.settings.redis_url, processes)
-        return proc
+        return children
 
     def stop_workers(self) -> None:
         for proc in self.workers:

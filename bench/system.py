@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.stack import Stack, bench_stack, cpu_seconds, memory_kib, worker_children
+from bench.stack import Stack, bench_stack, cpu_seconds, memory_kib
 from bench.variants import input_jpeg, photo_like
 from jobs.malloc import retain_freed_memory
 from jobs.models import Image
@@ -84,7 +84,7 @@ def throughput(stack: Stack, inputs: list[bytes], processes: int, rounds: int = 
     system: list[float] = []
     cpu: list[dict[str, float]] = []
     for _ in range(rounds):
-        workers = worker_children(stack.start_workers(processes))
+        workers = stack.start_workers(processes)
         parts = {"workers": workers, "api": [stack.api.pid], "redis": [stack.redis_pid]}
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         client_before = time.process_time()
@@ -166,7 +166,7 @@ def scaling(
     for processes in order:
         stack.flush_images()
         ids = upload_all(stack, inputs)  # the backlog first, no worker running
-        pids = worker_children(stack.start_workers(processes, threads=threads))
+        pids = stack.start_workers(processes, threads=threads)
         before, started = cpu_seconds(pids), time.monotonic()
         rates[processes].append(drain_rate(wait_all(stack, ids)))
         used = cpu_seconds(pids) - before
@@ -180,8 +180,7 @@ def scaling(
 
 
 def memory(stack: Stack, big: bytes, small: list[bytes], jobs: int) -> Result:
-    proc = stack.start_workers(1, threads=2)
-    child = worker_children(proc)[0]
+    child = stack.start_workers(1, threads=2)[0]
     wait_all(stack, upload_all(stack, [big], concurrency=1))
     peak_50mp = memory_kib(child, "VmHWM") / 1024
     warm = max(10, jobs // 10)
