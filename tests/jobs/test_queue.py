@@ -15,7 +15,7 @@ from jobs.constants import NAMESPACE
 from jobs.errors import BrokerUnavailable
 from jobs.ids import new_image_id, new_token
 from jobs.payloads import UploadJob
-from jobs.queue import JobQueue
+from jobs.queue import JobQueue, redis_broker
 from jobs.settings import Settings
 from jobs.wakeup import wake_key
 from tests.support.servers import free_port
@@ -45,23 +45,26 @@ def stored(client: redis.Redis, queue: str) -> list[dict[str, Any]]:
     return [json.loads(body) for body in bodies]
 
 
-def enqueue_both(settings: Settings, delay_ms: int | None = None) -> tuple[Recorder, list[UploadJob]]:
-    """One job through the broker's own enqueue (a thread), one through the asyncio client."""
-    from jobs.queue import redis_broker
+def asend_on_client(settings: Settings, broker: Any, sent: UploadJob, delay_ms: int | None = None) -> str:
+    """``JobQueue.asend`` on an asyncio client of ``settings.redis_url``: the async enqueue."""
 
-    recorder = Recorder()
-    broker = redis_broker(settings, middleware=[recorder])
-    jobs = [job(), job()]
-
-    async def run() -> None:
+    async def run() -> str:
         client = AsyncRedis.from_url(settings.redis_url)
         try:
-            await JobQueue(broker).asend(jobs[0], delay_ms=delay_ms)
-            await JobQueue(broker, client).asend(jobs[1], delay_ms=delay_ms)
+            return await JobQueue(broker, client).asend(sent, delay_ms=delay_ms)
         finally:
             await client.aclose()
 
-    asyncio.run(run())
+    return asyncio.run(run())
+
+
+def enqueue_both(settings: Settings, delay_ms: int | None = None) -> tuple[Recorder, list[UploadJob]]:
+    """One job through the broker's own enqueue (a thread), one through the asyncio client."""
+    recorder = Recorder()
+    broker = redis_broker(settings, middleware=[recorder])
+    jobs = [job(), job()]
+    asyncio.run(JobQueue(broker).asend(jobs[0], delay_ms=delay_ms))
+    asend_on_client(settings, broker, jobs[1], delay_ms)
     broker.close()
     return recorder, jobs
 
@@ -98,19 +101,10 @@ def test_a_delayed_async_enqueue_goes_to_the_delay_queue(settings: Settings) -> 
 
 
 def test_a_dramatiq_consumer_gets_the_async_enqueued_message(settings: Settings) -> None:
-    from jobs.queue import redis_broker
-
     broker = redis_broker(settings)
     sent = job()
 
-    async def run() -> str:
-        client = AsyncRedis.from_url(settings.redis_url)
-        try:
-            return await JobQueue(broker, client).asend(sent)
-        finally:
-            await client.aclose()
-
-    message_id = asyncio.run(run())
+    message_id = asend_on_client(settings, broker, sent)
     consumer = broker.consume(QUEUE, prefetch=1, timeout=100)
     received = next(m for m in consumer if m is not None)
     assert received.message_id == message_id
@@ -123,16 +117,7 @@ def test_a_dramatiq_consumer_gets_the_async_enqueued_message(settings: Settings)
 
 def test_redis_down_is_broker_unavailable(make_settings: Any) -> None:
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    from jobs.queue import redis_broker
-
     broker = redis_broker(settings)
 
-    async def run() -> None:
-        client = AsyncRedis.from_url(settings.redis_url)
-        try:
-            await JobQueue(broker, client).asend(job())
-        finally:
-            await client.aclose()
-
     with pytest.raises(BrokerUnavailable):
-        asyncio.run(run())
+        asend_on_client(settings, broker, job())
