@@ -32,13 +32,17 @@ CACHE_CONTROL = "public, max-age=86400"
     response_class=Response,
     responses={
         200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}},
-        403: {"model": ErrorBody, "description": "Bad signature."},
+        403: {"model": ErrorBody, "description": "Bad signature (whether or not the image exists)."},
         404: {"model": ErrorBody},
         503: {"model": ErrorBody, "description": "Still rendering."},
     },
 )
 async def render(ctx: Ctx, request: Request, rest: str) -> Response:
-    """`/render/{signature}/{options}/{id}.{ext}`: the derivative, rendered once and cached."""
+    """`/render/{signature}/{options}/{id}.{ext}`: the derivative, rendered once and cached.
+
+    The signature is checked before the image is looked up: a bad one is a 403 for any id,
+    so a render URL never tells whether an image exists. A valid URL whose image is gone is a 404.
+    """
     result = await ctx.rendering.serve(request.url.path)
     etag = f'"{result.digest}"'
     headers = {
