@@ -9,8 +9,8 @@ process and both log formats:
 * :meth:`Redactor.scrub` (after rendering, on the final text) replaces every configured
   secret wherever it appears — in a traceback, an exception message, a repr — and masks
   whatever follows a secret-carrying header name (``x-api-key: …``, ``Authorization:
-  Bearer …``, ``(b'x-api-key', b'…')``), so a key that is not ours (a wrong one) is
-  masked too.
+  Bearer …``, ``(b'x-api-key', b'…')``, ``?token=…`` in a logged URL), so a key that is
+  not ours (a wrong one, a receiver's) is masked too.
 
 Values shorter than :data:`MIN_SECRET_CHARS` are not scrubbed by value: masking ``"k1"``
 everywhere would garble every line, and keys that short are not secrets anyway.
@@ -51,9 +51,10 @@ SECRET_FIELDS: Final = frozenset(
 # a secret-carrying name, the punctuation of any rendering (``: ``, ``=``, ``', b'``, ``": "``),
 # an optional auth scheme, then the value
 HEADER_VALUE: Final = re.compile(
-    r"(?i)(?P<name>\b(?:proxy-)?authorization|\bx-api-key|\bapi[_-]key|\badmin_key|\bcookie|\bpassword)"
+    r"(?i)(?P<name>\b(?:proxy-)?authorization|\bx-api-key|\bapi[_-]key|\badmin_key|\bcookie|\bpassword"
+    r"|\b(?:access_)?token|\bsecret)"
     r"(?P<sep>['\"]?\s*[:=,]\s*(?-i:b)?['\"]?\s*)(?P<scheme>(?:bearer|basic)\s+)?"
-    r"(?P<value>(?!(?:bearer|basic)\b)[^\s'\",;)}\]]+)"
+    r"(?P<value>(?!(?:bearer|basic)\b)[^&\s'\",;)}\]]+)"
 )
 
 

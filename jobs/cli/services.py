@@ -49,7 +49,7 @@ def _persistent_secret(path: Path, prefix: str = "") -> str:
 def embedded_settings(base: Settings) -> Settings:
     """Fill in what a newcomer has not configured: console logs, an API key, a signing key."""
     root = base.local_storage_root
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o750, parents=True, exist_ok=True)  # what it stores is private (docs/operations.md)
     overrides: dict[str, object] = {"storage_url": f"file://{root}"}
     if "log_format" not in base.model_fields_set:
         overrides["log_format"] = "console"

@@ -71,6 +71,8 @@ def test_short_values_and_ordinary_text_are_left_alone() -> None:
     text = "k1 is short; Missing API key: send x-api-key or Authorization: Bearer."
     assert redactor.scrub_text(text) == text
     assert redactor.scrub_text("token a-long-secret-value!") == f"token {MASK}!"
+    hook = "POST https://hooks.example.com/in?token=abc123xyz&x=1 failed"
+    assert redactor.scrub_text(hook) == f"POST https://hooks.example.com/in?token={MASK}&x=1 failed"
     assert redactor.redact_fields(None, "info", {"event": "e", "password": "p", "n": [{"cookie": "c"}]}) == {
         "event": "e",
         "password": MASK,
