@@ -2,6 +2,11 @@
 
 Standard-library loggers (Dramatiq, uvicorn, botocore) are routed through the same
 processors, so every line has one shape.
+
+No line carries a secret (:mod:`jobs.redaction`): secret-named fields are masked before
+rendering, and the rendered text is scrubbed of every configured secret and of whatever
+follows a secret-carrying header name. Console tracebacks never show frame locals: the
+frames of a request hold its headers, API key included.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from jobs.redaction import Redactor, settings_secrets
 from jobs.settings import Settings
 
 _SHARED: list[Any] = [
@@ -26,10 +32,17 @@ _SHARED: list[Any] = [
 def configure_logging(settings: Settings, *, process: str | None = None) -> None:
     renderer: Any
     if settings.log_format == "console":
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        colors = sys.stderr.isatty()
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=colors,
+            exception_formatter=structlog.dev.RichTracebackFormatter(
+                show_locals=False, color_system="truecolor" if colors else None
+            ),
+        )
     else:
         renderer = structlog.processors.JSONRenderer()
-    pre_chain = list(_SHARED)
+    redactor = Redactor(settings_secrets(settings))
+    pre_chain = [*_SHARED, redactor.redact_fields]
     if settings.log_format == "json":
         pre_chain.append(structlog.processors.format_exc_info)
 
@@ -46,7 +59,7 @@ def configure_logging(settings: Settings, *, process: str | None = None) -> None
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=pre_chain,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer, redactor.scrub],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

@@ -16,6 +16,7 @@ from jobs.errors import (
     ERRORS_BY_CODE,
     Conflict,
     DarkroomError,
+    Forbidden,
     InvalidRequest,
     MediaFailed,
     NotFound,
@@ -26,7 +27,15 @@ from jobs.ids import new_token
 from jobs.operations import Operation, canonical_json, validate_operations
 from jobs.payloads import PurgeJob, RenderJob
 from jobs.queue import JobQueue
-from jobs.render_urls import RenderRef, build_path, cache_digest, decode_options, parse, verify
+from jobs.render_urls import (
+    RenderRef,
+    build_path,
+    cache_digest,
+    decode_options,
+    parse,
+    verify,
+    verify_signature,
+)
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage import Storage
@@ -79,10 +88,23 @@ class Rendering:
         )
         return f"{self.settings.client_base_url}{path}"
 
+    async def verified_record(self, ref: RenderRef) -> Record:
+        """The record of a render URL whose signature holds, checked before the record is read:
+        a bad signature answers 403 whether or not the id exists, so the answer never tells."""
+        if not ref.legacy:
+            verify_signature(self.signing_key, ref)
+        try:
+            record = await self.store.load(ref.image_id)
+        except NotFound:
+            if ref.legacy:  # untagged: without its record there is no key to check it with
+                raise Forbidden("Invalid render URL signature.") from None
+            raise
+        verify(self.signing_key, record.account, ref)  # the tag is the record's account's
+        return record
+
     async def resolve(self, ref: RenderRef, account: str | None = None) -> Target:
         """Signature, ownership (when an account asks) and readiness of a render request."""
-        record = await self.store.load(ref.image_id)
-        verify(self.signing_key, record.account, ref)
+        record = await self.verified_record(ref)
         if account is not None and record.account != account:
             raise NotFound(f"No image {ref.image_id!r}.")
         if record.status == Status.PROCESSING:
@@ -183,11 +205,9 @@ class Rendering:
             if not urls:
                 raise InvalidRequest("scope=urls needs urls.", field="urls")
             for index, url in enumerate(urls):
-                ref = parse(url)
-                record = await self.store.load(ref.image_id)
+                record = await self.verified_record(parse(url))
                 if record.account != account:
                     raise NotFound(f"urls[{index}]: no such image.", field=f"urls[{index}]")
-                verify(self.signing_key, record.account, ref)
         job = PurgeJob(account=account, job_id=new_token(), scope=scope, image_id=image_id, urls=urls)
         queued = {"state": "queued", "account": account, "scope": scope}
         with redis_errors():  # before the job: a fast worker's "done" must not be overwritten

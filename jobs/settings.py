@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.errors import InvalidRequest
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     api_keys: dict[str, str] = Field(default_factory=dict)  # {key: account}
     signing_key: SecretStr = SecretStr("")
     webhook_secret: SecretStr = SecretStr("")
+    # account: each account signs with its own secret derived from webhook_secret (jobs/webhook_secrets.py);
+    # shared: every delivery is signed with webhook_secret itself (one-account deployments only)
+    webhook_signing: Literal["account", "shared"] = "account"
+    webhook_secret_overlap_hours: float = Field(
+        24.0, ge=0, description="old secret keeps signing after a rotation"
+    )
 
     # --- input limits ---------------------------------------------------------------------------
     max_input_bytes: int = Field(20 * MiB, gt=0)
@@ -98,6 +104,15 @@ class Settings(BaseSettings):
         if scheme == "s3" and not urlsplit(value).netloc:
             raise ValueError("s3:// URL needs a bucket name")
         return value
+
+    @model_validator(mode="after")
+    def _shared_webhook_secret_is_for_one_account(self) -> Settings:
+        if self.webhook_signing == "shared" and len(self.accounts()) > 1:
+            raise ValueError(
+                "DARKROOM_WEBHOOK_SIGNING=shared with more than one account lets each forge the others' "
+                "webhooks: use the default (account)"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod

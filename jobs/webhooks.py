@@ -12,7 +12,10 @@ POSTs a JSON event to that URL::
 
     {"id": "dlv_3f0c…", "type": "image.ready", "created": 1718000000, "data": {…the Image…}}
 
-The signature is ``v1 = hex(HMAC-SHA256(DARKROOM_WEBHOOK_SECRET, f"{t}." + raw body))``.
+The signature is ``v1 = hex(HMAC-SHA256(secret, f"{t}." + raw body))`` where ``secret``
+is the receiving account's own webhook secret (``whsec_…``, shown once by
+``POST /v1/webhook-secret/rotate``; see :mod:`jobs.webhook_secrets`), or
+``DARKROOM_WEBHOOK_SECRET`` itself when the deployment signs with one shared secret.
 A receiver verifies it on the **raw** request bytes (before any JSON parsing)::
 
     from jobs.webhooks import verify
@@ -22,7 +25,8 @@ A receiver verifies it on the **raw** request bytes (before any JSON parsing)::
 
 ``verify`` compares in constant time, rejects timestamps more than ``tolerance_s``
 (5 minutes) away from now (replay protection) and accepts a header with several
-``v1=`` values, or a list of secrets, so a secret can be rotated without downtime.
+``v1=`` values, or a list of secrets, so a secret can be rotated without downtime: after a
+rotation every delivery carries ``v1=new,v1=old`` for the overlap window.
 Answer any 2xx quickly to acknowledge; anything else (or no answer within the timeout)
 is retried with backoff for about a day. Deliveries are at-least-once: dedupe on the
 delivery id.

@@ -45,7 +45,7 @@ def pool_metrics_dir(environ: MutableMapping[str, str]) -> Iterator[str]:
     given = environ.get(ENV)
     if given:
         path = Path(given)
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink(missing_ok=True)
         yield given
@@ -58,17 +58,25 @@ def pool_metrics_dir(environ: MutableMapping[str, str]) -> Iterator[str]:
             environ.pop(ENV, None)
 
 
-def metrics_dir() -> str:
+def metrics_dir(settings: Settings) -> str:
     """The pool's directory: the environment's, else one per pool master (for a bare ``dramatiq`` CLI).
 
     Worker processes and the exporter are all children of the master, so ``getppid()``
-    names the same directory in each of them.
+    names the same directory in each of them. That name is predictable, so it lives in the
+    data directory (``{data}/.metrics/{ppid}``, ``0700``), never in the shared temp
+    directory where another user could create it first. Without local storage there is no
+    such place: each process gets its own ``mkdtemp`` directory, and the pool's exporter
+    sees only its own metrics (set ``PROMETHEUS_MULTIPROC_DIR``, or run ``darkroom worker``).
     """
     found = os.environ.get(ENV)
     if not found:
-        found = os.path.join(tempfile.gettempdir(), f"darkroom-metrics-{os.getppid()}")
+        if settings.storage_scheme == "file":
+            found = str(settings.local_storage_root / ".metrics" / str(os.getppid()))
+        else:
+            found = tempfile.mkdtemp(prefix="darkroom-metrics-")
+            log.warning("metrics.unshared_dir", directory=found, hint=f"set {ENV} for pool-wide metrics")
         os.environ[ENV] = found
-    os.makedirs(found, exist_ok=True)
+    Path(found).mkdir(mode=0o700, parents=True, exist_ok=True)
     return found
 
 
@@ -94,11 +102,10 @@ async def _snapshot(settings: Settings) -> Snapshot:
 
 def serve_metrics() -> int:
     """Fork target: serve the pool's metrics until the pool stops."""
-    metrics_dir()
-    from jobs.metrics import CONTENT_TYPE_LATEST
-
     settings = load_settings()
     configure_logging(settings, process="metrics")
+    metrics_dir(settings)
+    from jobs.metrics import CONTENT_TYPE_LATEST
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -15,7 +15,17 @@ from jobs.api.errors import install_error_handlers
 from jobs.api.openapi import install_openapi
 from jobs.api.ratelimit import RateLimitHeaders
 from jobs.api.request_metrics import RequestMetrics
-from jobs.api.routes import dashboard, files, health, images, lifecycle, metrics, render, webhooks
+from jobs.api.routes import (
+    dashboard,
+    files,
+    health,
+    images,
+    lifecycle,
+    metrics,
+    render,
+    webhook_secret,
+    webhooks,
+)
 from jobs.settings import Settings
 
 DESCRIPTION = """Darkroom: an asynchronous image-processing job queue.
@@ -50,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lifecycle.router)
     app.include_router(render.router)
     app.include_router(webhooks.router)
+    app.include_router(webhook_secret.router)
     app.include_router(files.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

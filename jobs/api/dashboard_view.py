@@ -95,6 +95,8 @@ def image_totals(data: DashboardData) -> str:
 
 def oldest_line(data: DashboardData) -> str:
     oldest = data.snapshot.oldest_processing
+    if oldest is not None and not data.viewer.operator and oldest.account != data.viewer.account:
+        oldest = None  # another account's image: never named in an account's view
     if oldest is None:
         return "Nothing is processing."
     who = f" ({escape(oldest.account)})" if data.viewer.operator else ""

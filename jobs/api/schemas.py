@@ -70,7 +70,7 @@ class RenderUrl(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "url": "https://img.example.com/render/Qm9ndXMtc2lnbmF0dXJlLWZvci1kb2NzLW9ubHktMDAwMA/W3sib3AiOiJyZXNpemUiLCJ3aWR0aCI6MzAwfV0/image_3kq2w7n5m4x6z2c2v6b4n4m7.webp"
+                    "url": "https://img.example.com/render/Qm9ndXMtc2lnbmF0dXJlLWZvci1kb2NzLW9ubHktd2l0aC10YWctMDAwMDA/W3sib3AiOiJyZXNpemUiLCJ3aWR0aCI6MzAwfV0/image_3kq2w7n5m4x6z2c2v6b4n4m7.webp"
                 }
             ]
         }
@@ -86,7 +86,7 @@ class WarmupRequest(Strict):
             "examples": [
                 {
                     "urls": [
-                        "https://img.example.com/render/Qm9ndXMtc2lnbmF0dXJlLWZvci1kb2NzLW9ubHktMDAwMA/W3sib3AiOiJyZXNpemUiLCJ3aWR0aCI6MzAwfV0/image_3kq2w7n5m4x6z2c2v6b4n4m7.webp"
+                        "https://img.example.com/render/Qm9ndXMtc2lnbmF0dXJlLWZvci1kb2NzLW9ubHktd2l0aC10YWctMDAwMDA/W3sib3AiOiJyZXNpemUiLCJ3aWR0aCI6MzAwfV0/image_3kq2w7n5m4x6z2c2v6b4n4m7.webp"
                     ]
                 }
             ]

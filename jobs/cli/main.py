@@ -13,6 +13,7 @@ from jobs.cli.lifecycle_commands import add_lifecycle_commands
 from jobs.cli.ops import add_ops_commands
 from jobs.cli.ops_status import add_ops_status_commands
 from jobs.cli.output import err
+from jobs.cli.webhook_secret_command import add_webhook_secret_commands
 from jobs.errors import DarkroomError
 from jobs.settings import Settings, load_settings
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lifecycle_commands(sub)
     add_ops_commands(sub)
     add_ops_status_commands(sub)
+    add_webhook_secret_commands(sub)
     return parser
 
 

@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from jobs.api import create_app
 from jobs.cli.output import err
-from jobs.cli.redis_server import reachable, start_private_redis
+from jobs.cli.redis_server import reachable, start_private_redis, with_password, without_password
 from jobs.gc_tuning import tune_gc
 from jobs.logs import configure_logging
 from jobs.malloc import retain_freed_memory
@@ -37,15 +38,18 @@ def _persistent_secret(path: Path, prefix: str = "") -> str:
     if path.exists():
         return path.read_text().strip()
     value = prefix + secrets.token_urlsafe(24)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
+    fd = os.open(
+        path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+    )  # never readable by others, not even briefly
+    with os.fdopen(fd, "w") as file:
+        file.write(value + "\n")
     return value
 
 
 def embedded_settings(base: Settings) -> Settings:
     """Fill in what a newcomer has not configured: console logs, an API key, a signing key."""
     root = base.local_storage_root
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o750, parents=True, exist_ok=True)  # what it stores is private (docs/operations.md)
     overrides: dict[str, object] = {"storage_url": f"file://{root}"}
     if "log_format" not in base.model_fields_set:
         overrides["log_format"] = "console"
@@ -67,7 +71,7 @@ def banner(settings: Settings) -> str:
     key = next(iter(settings.api_keys))
     return (
         f"\n  Darkroom is running at {url}   (API docs: {url}/docs)\n"
-        f"  storage: {settings.storage_url}   redis: {settings.redis_url}\n"
+        f"  storage: {settings.storage_url}   redis: {without_password(settings.redis_url)}\n"
         f"  API key: {key}\n\n"
         f"  Upload an image:\n"
         f"    curl -F file=@photo.jpg -H 'x-api-key: {key}' {url}/v1/images/upload\n"
@@ -88,10 +92,13 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
     redis_proc = None
     if not reachable(settings.redis_url):
         if settings.storage_scheme != "file":
-            err.print(f"[red]Redis at {settings.redis_url} is unreachable.[/]")
+            err.print(f"[red]Redis at {without_password(settings.redis_url)} is unreachable.[/]")
             return 2
-        redis_proc = start_private_redis(settings.redis_url, settings.local_storage_root / ".redis")
-        err.print(f"started a private redis-server for {settings.redis_url}")
+        root = settings.local_storage_root
+        password = urlsplit(settings.redis_url).password or _persistent_secret(root / ".redis-password")
+        redis_proc = start_private_redis(settings.redis_url, root / ".redis", password)
+        settings = settings.model_copy(update={"redis_url": with_password(settings.redis_url, password)})
+        err.print(f"started a private redis-server for {without_password(settings.redis_url)}")
     worker = subprocess.Popen(
         [sys.executable, "-m", "worker", "--processes", str(processes), "--threads", str(threads)],
         env=child_env(settings),

@@ -97,6 +97,15 @@ class AsyncClient:
         """Webhook delivery attempts for an image, newest first."""
         return list(p.json_body(await self._send(p.webhooks_request(image_id)))["data"])
 
+    async def webhook_secret(self) -> dict[str, Any]:
+        """Where your webhook signing secret stands: generation, last rotation (never the secret)."""
+        return p.json_body(await self._send(p.webhook_secret_request()))
+
+    async def rotate_webhook_secret(self) -> dict[str, Any]:
+        """A new webhook signing secret, shown once (``["secret"]``); the previous one keeps
+        signing too for the overlap window (``["previous_valid_until"]``)."""
+        return p.json_body(await self._send(p.rotate_webhook_secret_request()))
+
     async def get(self, image_id: str, *, wait: float = 0) -> Image:
         return p.parse_image(await self._send(p.get_request(image_id, wait)))
 

@@ -152,6 +152,14 @@ def webhooks_request(image_id: str) -> Request:
     return Request("GET", f"/v1/images/{segment(image_id)}/webhooks")
 
 
+def webhook_secret_request() -> Request:
+    return Request("GET", "/v1/webhook-secret")
+
+
+def rotate_webhook_secret_request() -> Request:
+    return Request("POST", "/v1/webhook-secret/rotate")
+
+
 def purge_status_request(purge_id: str) -> Request:
     return Request("GET", f"/v1/purge/{segment(purge_id)}")
 

@@ -18,6 +18,7 @@ from jobs.states import Status
 from jobs.store import ImageStore, Record
 
 OLDEST_CANDIDATES = 20
+OLDEST_SCAN = 1_000  # deadlines one account's view reads at most, looking for its own images
 EVENTS_WINDOW = 2_000
 
 
@@ -56,13 +57,30 @@ class OldestProcessing:
         }
 
 
-async def oldest_processing(redis: Redis) -> OldestProcessing | None:
-    """Among the processing images closest to their reaper deadline, the one created first."""
-    ids = cast(list[bytes], await redis.zrange(DEADLINES_KEY, 0, OLDEST_CANDIDATES - 1))
-    records = await ImageStore(redis).load_many([raw.decode() for raw in ids])
-    processing = [r for r in records if r is not None and r.status == Status.PROCESSING]
-    if not processing:
-        return None
+async def oldest_processing(redis: Redis, account: str | None = None) -> OldestProcessing | None:
+    """Among the processing images closest to their reaper deadline, the one created first.
+
+    With ``account``, only that account's images count: the deadlines (every account's) are
+    read in pages until one holds an image of the account, ``OLDEST_SCAN`` at most, so an
+    account's view never names another account's image.
+    """
+    scan = OLDEST_SCAN if account is not None else OLDEST_CANDIDATES
+    for start in range(0, scan, OLDEST_CANDIDATES):
+        ids = cast(list[bytes], await redis.zrange(DEADLINES_KEY, start, start + OLDEST_CANDIDATES - 1))
+        records = await ImageStore(redis).load_many([raw.decode() for raw in ids])
+        processing = [
+            r
+            for r in records
+            if r is not None and r.status == Status.PROCESSING and account in (None, r.account)
+        ]
+        if processing:
+            return _oldest(processing)
+        if len(ids) < OLDEST_CANDIDATES:
+            break
+    return None
+
+
+def _oldest(processing: list[Record]) -> OldestProcessing:
     oldest = min(processing, key=lambda r: r.image.created_at)
     return OldestProcessing(
         image_id=oldest.id,

@@ -12,6 +12,9 @@
 * ``sync_dir=False`` leaves the directory fsync to the caller, who does it once for a batch
   of writes into the same directory (:meth:`AtomicFiles.sync_dirs`).
 * Directories are created when a create finds them missing.
+* Objects are private to the service's user and group: files are created ``0640`` and
+  directories ``0750``, further narrowed by the umask (``umask 077`` → ``0600``/``0700``).
+  Originals and masters are customers' images; nobody else on the host reads them.
 
 Raises ``OSError``; callers translate it (:mod:`jobs.storage.local_errors`).
 """
@@ -29,6 +32,8 @@ from typing import BinaryIO, Final, TypeVar
 from jobs.storage import direct_io
 
 _COPY_CHUNK: Final = 1024 * 1024
+FILE_MODE: Final = 0o640  # before the umask: never world-readable, whatever the umask allows
+DIR_MODE: Final = 0o750
 _OPEN_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 )
@@ -61,6 +66,20 @@ def fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def make_dirs(directory: Path) -> None:
+    """``mkdir -p`` with :data:`DIR_MODE` for every directory it creates (``os.makedirs`` gives
+    the intermediate ones the default ``0777``)."""
+    missing: list[Path] = []
+    while not directory.is_dir():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # a concurrent writer made it first
+            path.mkdir(mode=DIR_MODE)
+
+
 def _new_temp(path: Path, create: Callable[[Path], T]) -> tuple[Path, T]:
     """A fresh temp name next to ``path`` and ``create(temp)``'s result.
 
@@ -75,7 +94,7 @@ def _new_temp(path: Path, create: Callable[[Path], T]) -> tuple[Path, T]:
             if attempt == 3:
                 raise
             # No directory yet, or a concurrent delete pruned it since: (re)create it, try again.
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
     raise AssertionError("unreachable")
 
 
@@ -127,12 +146,12 @@ class AtomicFiles:
         """The temp file's descriptor, and whether it was opened with ``O_DIRECT``."""
         if direct and self.direct:
             try:
-                return os.open(tmp, _OPEN_FLAGS | direct_io.O_DIRECT, 0o666), True
+                return os.open(tmp, _OPEN_FLAGS | direct_io.O_DIRECT, FILE_MODE), True
             except OSError as exc:
                 if exc.errno != errno.EINVAL:  # EINVAL: this filesystem does not do O_DIRECT
                     raise
                 self.direct = False
-        return os.open(tmp, _OPEN_FLAGS, 0o666), False
+        return os.open(tmp, _OPEN_FLAGS, FILE_MODE), False
 
     def _write(
         self, path: Path, fill: Callable[[int], None], *, direct: bytes | None = None, sync_dir: bool

@@ -51,16 +51,20 @@ def hook_stack(make_stack: Callable[[Settings], Stack], make_settings: Callable[
 
 def test_webhook_is_signed_retried_and_recorded(hook_stack: Stack, receiver: str) -> None:
     client = hook_stack.client
+    secret = client.rotate_webhook_secret()["secret"]  # acme's own secret, shown once
     image = client.upload(oriented_jpeg(120, 80, 1), callback_url=receiver)
     deadline = time.monotonic() + 60
     while len(Receiver.received) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(Receiver.received) == 2, "expected a failed delivery and its retry"
 
-    secret = hook_stack.settings.webhook_secret.get_secret_value()
+    master = hook_stack.settings.webhook_secret.get_secret_value()
+    with hook_stack.other_client() as globex:
+        theirs = globex.rotate_webhook_secret()["secret"]
     for headers, body in Receiver.received:
         assert verify(secret, headers["darkroom-signature"], body)
         assert not verify("wrong-secret", headers["darkroom-signature"], body)
+        assert not verify([master, theirs], headers["darkroom-signature"], body)  # not another's
         event = json.loads(body)
         assert event["type"] == "image.ready" and headers["darkroom-event"] == "image.ready"
         assert event["data"]["id"] == image.id and event["data"]["status"] == "ready"

@@ -7,7 +7,15 @@ import pytest
 from jobs.errors import Forbidden, InvalidRequest
 from jobs.ids import new_image_id
 from jobs.operations import validate_operations
-from jobs.render_urls import build_path, cache_digest, decode_options, parse, verify
+from jobs.render_urls import (
+    account_tag,
+    build_path,
+    cache_digest,
+    decode_options,
+    parse,
+    verify,
+    verify_signature,
+)
 
 KEY = "secret"
 
@@ -64,3 +72,15 @@ def test_bad_options_and_contradicting_convert() -> None:
     assert info.value.field == "operations[0].format"
     with pytest.raises(InvalidRequest):
         build_path("", "acme", new_image_id(), [], "webp")
+
+
+def test_the_signature_is_checked_from_the_url_alone() -> None:
+    image_id = new_image_id()
+    ref = parse(build_path(KEY, "acme", image_id, ops({"op": "grayscale"}), "png"))
+    assert len(ref.signature) == 59 and not ref.legacy
+    assert verify_signature(KEY, ref) == account_tag(KEY, "acme")  # no record, no account needed
+    for key, forged in ((KEY, "B" + ref.signature[1:]), ("other-key", ref.signature)):
+        with pytest.raises(Forbidden):
+            verify_signature(key, type(ref)(forged, ref.options, image_id, "png"))
+    with pytest.raises(Forbidden):  # an untagged signature cannot be checked without its record
+        verify_signature(KEY, type(ref)(ref.signature[:43], ref.options, image_id, "png"))

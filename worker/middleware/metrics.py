@@ -57,7 +57,7 @@ class Metrics(Prometheus):
     # --- process and worker lifecycle -----------------------------------------------------------
 
     def after_process_boot(self, broker: Any) -> None:
-        directory = metrics_dir()
+        directory = metrics_dir(self.settings)
         dramatiq_prometheus.DB_PATH = directory  # Dramatiq's middleware reads its module global
         super().after_process_boot(broker)  # type: ignore[no-untyped-call]
         self.booted = True

@@ -7,6 +7,9 @@ a timeout or a connection error is recorded and raised as a transient error, so 
 redelivers the message later with backoff (:func:`WEBHOOK_ACTOR_OPTIONS`). Every retry
 carries the same delivery id, so receivers can dedupe.
 
+Each delivery is signed with its account's own secret (:mod:`jobs.webhook_secrets`), and
+during a rotation's overlap with the previous one too.
+
 Attempts are kept in ``darkroom:webhooks:{image_id}`` (newest first, ≤100 entries, 7 days)
 and served by ``GET /v1/images/{id}/webhooks``.
 """
@@ -31,6 +34,7 @@ from jobs.netguard import Target, pin
 from jobs.payloads import WebhookJob
 from jobs.settings import Settings
 from jobs.store.errors import redis_errors
+from jobs.webhook_secrets import signing_secrets
 from jobs.webhooks import build_delivery, delivery_id_for
 from worker.broker import should_retry
 from worker.context import WorkerContext
@@ -210,12 +214,13 @@ async def run_webhook(ctx: WorkerContext, job: WebhookJob) -> None:
             await record(None, exc.message)
             log.warning("webhook.refused", error_message=exc.message)
             raise
-        secret = ctx.settings.webhook_secret.get_secret_value()
-        if not secret:
+        try:  # the account's own secret(s): another tenant's can never verify, nor forge, these
+            secrets = await signing_secrets(ctx.redis, ctx.settings, job.account)
+        except Internal:
             await record(None, "DARKROOM_WEBHOOK_SECRET is not set")
-            raise Internal("DARKROOM_WEBHOOK_SECRET is not set: webhooks cannot be signed.")
+            raise
 
-        body, headers = build_delivery(job, delivery_id, int(time.time()), secret=secret)
+        body, headers = build_delivery(job, delivery_id, int(time.time()), secret=secrets)
         timeout = ctx.settings.webhook_timeout
         try:
             status: int | None = await post(ctx.http, target, body, headers, timeout)

@@ -6,6 +6,7 @@ Access and roles are described in :mod:`jobs.api.dashboard_auth`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -27,7 +28,7 @@ from jobs.constants import CONTENT_TYPES, Queue, master_key, size_key
 from jobs.errors import NotFound
 from jobs.ids import is_image_id
 from jobs.ops.dead_letters import DeadLetter, Replayer, list_dead
-from jobs.ops.images import recent_accounts, recent_failures, recent_images
+from jobs.ops.images import oldest_processing, recent_accounts, recent_failures, recent_images
 from jobs.ops.stats import read_snapshot
 from jobs.states import Status
 
@@ -121,6 +122,8 @@ async def dashboard(
         accounts = {viewer.account}
         failures = await recent_failures(ctx.redis, accounts, RECENT_FAILURES)
         dead = []
+        # the snapshot's oldest processing image is anyone's: an account sees only its own
+        snapshot = replace(snapshot, oldest_processing=await oldest_processing(ctx.redis, viewer.account))
     flash = None
     if requeued is not None:
         flash = f"Requeued {requeued} dead letter(s); dropped {dropped or 0} whose image had moved on."

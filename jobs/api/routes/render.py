@@ -24,6 +24,8 @@ from jobs.errors import NotFound
 from jobs.store.errors import redis_errors
 
 router = APIRouter(tags=["render"], route_class=IdempotentRoute)
+# warmup and purge take render URLs: a bad signature is a 403, whether or not the image exists
+URL_ERRORS = ERRORS | {403: {"model": ErrorBody, "description": "A render URL's signature is invalid."}}
 CACHE_CONTROL = "public, max-age=86400"
 
 
@@ -32,13 +34,17 @@ CACHE_CONTROL = "public, max-age=86400"
     response_class=Response,
     responses={
         200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}},
-        403: {"model": ErrorBody, "description": "Bad signature."},
+        403: {"model": ErrorBody, "description": "Bad signature (whether or not the image exists)."},
         404: {"model": ErrorBody},
         503: {"model": ErrorBody, "description": "Still rendering."},
     },
 )
 async def render(ctx: Ctx, request: Request, rest: str) -> Response:
-    """`/render/{signature}/{options}/{id}.{ext}`: the derivative, rendered once and cached."""
+    """`/render/{signature}/{options}/{id}.{ext}`: the derivative, rendered once and cached.
+
+    The signature is checked before the image is looked up: a bad one is a 403 for any id,
+    so a render URL never tells whether an image exists. A valid URL whose image is gone is a 404.
+    """
     result = await ctx.rendering.serve(request.url.path)
     etag = f'"{result.digest}"'
     headers = {
@@ -58,13 +64,13 @@ async def render_url(ctx: Ctx, account: Account, image_id: str, body: RenderUrlR
     return RenderUrl(url=ctx.rendering.sign_url(record, body.operations, body.format))
 
 
-@router.post("/v1/warmup", status_code=202, response_model=WarmupAccepted, responses=ERRORS)
+@router.post("/v1/warmup", status_code=202, response_model=WarmupAccepted, responses=URL_ERRORS)
 async def warmup(ctx: Ctx, account: Account, body: WarmupRequest) -> WarmupAccepted:
     """Pre-render render URLs into the cache."""
     return WarmupAccepted(**await ctx.rendering.warmup(account, body.urls))
 
 
-@router.post("/v1/purge", status_code=202, response_model=PurgeAccepted, responses=ERRORS)
+@router.post("/v1/purge", status_code=202, response_model=PurgeAccepted, responses=URL_ERRORS)
 async def purge(ctx: Ctx, account: Account, body: PurgeRequest) -> PurgeAccepted:
     """Invalidate cached derivatives: one image, listed render URLs, or your whole account."""
     purge_id = await ctx.rendering.purge(account, body.scope, body.image_id, body.urls)

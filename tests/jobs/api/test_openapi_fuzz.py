@@ -201,6 +201,8 @@ def success_requests(live: Live) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/v1/warmup"): {"body": {"urls": [render_url]}, "media_type": JSON},
         ("POST", "/v1/purge"): {"body": {"scope": "image", "image_id": image_id}, "media_type": JSON},
         ("GET", "/v1/purge/{purge_id}"): {"path_parameters": {"purge_id": live.seeded.purge_id}},
+        ("GET", "/v1/webhook-secret"): {},
+        ("POST", "/v1/webhook-secret/rotate"): {},
     }
 
 

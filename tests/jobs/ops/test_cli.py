@@ -164,6 +164,8 @@ CLI_FOR_OPERATION = {
     ("POST", "/v1/warmup"): "warmup",
     ("POST", "/v1/purge"): "purge",
     ("GET", "/v1/purge/{purge_id}"): "purge-status",
+    ("GET", "/v1/webhook-secret"): "webhook-secret",
+    ("POST", "/v1/webhook-secret/rotate"): "webhook-secret",  # --rotate
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -156,3 +157,32 @@ def test_login_links_are_signed_single_purpose_and_expire(api: TestClient, dash_
     )
     ok = api.get("/dashboard/login", params={"token": link})
     assert ok.status_code == 303 and api.get("/dashboard").status_code == 200
+
+
+def test_an_account_sees_only_its_own_oldest_processing_image(
+    api: TestClient, dash_settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+
+    async def add_processing() -> tuple[Record, Record]:
+        redis = Redis.from_url(dash_settings.redis_url)
+        storage = await open_storage(dash_settings)
+        env = Env(redis, storage, ImageStore(redis, storage))
+        try:
+            theirs = await env.add(Status.PROCESSING, account="globex", created_at=now - timedelta(hours=2))
+            mine = await env.add(Status.PROCESSING, account="acme", created_at=now - timedelta(minutes=3))
+            return theirs, mine
+        finally:
+            await storage.close()
+            await redis.aclose()
+
+    theirs, mine = asyncio.run(add_processing())
+    sign_in(api, "k1")
+    page = api.get("/dashboard").text
+    oldest = re.search(r'<p class="muted" id="oldest-processing">(.*?)</p>', page, re.S)
+    assert oldest is not None and f'data-image-id="{mine.id}"' in oldest.group(1)
+    assert theirs.id not in page and "globex" not in page
+    api.cookies.clear()
+    sign_in(api, "adm-key")
+    operator = api.get("/dashboard").text
+    assert f"{theirs.id}</code> (globex)" in operator  # operators see every account's

@@ -19,7 +19,8 @@ from jobs.constants import WEBHOOK_ATTEMPTS_TTL_S, webhook_attempts_key
 from jobs.errors import BrokerUnavailable, DarkroomError, Internal, SourceUnreachable, Unavailable
 from jobs.payloads import WebhookJob
 from jobs.settings import Settings
-from jobs.webhooks import delivery_id_for, verify
+from jobs.webhook_secrets import derive, rotate
+from jobs.webhooks import delivery_id_for, parse_signature, verify
 from tests.support.servers import free_port
 from tests.worker.pipeline.conftest import Answer, Receiver, with_ctx
 from worker.context import WorkerContext
@@ -33,7 +34,8 @@ from worker.pipeline.webhook import (
 )
 
 IMAGE_ID = "image_" + "b" * 24
-SECRET = "test-webhook-secret"  # make_settings' webhook_secret
+MASTER = "test-webhook-secret"  # make_settings' webhook_secret
+SECRET = derive(MASTER, "acme", 0)  # what acme's deliveries are signed with (never rotated)
 
 
 def make_job(url: str, **overrides: Any) -> WebhookJob:
@@ -244,3 +246,45 @@ def test_retry_when_retries_transient_errors_only_up_to_the_webhook_budget(setti
     )
     assert actor.options["max_retries"] == options["max_retries"]
     broker.close()
+
+
+def test_each_account_signs_with_its_own_secret(
+    make_settings: Callable[..., Settings], settings: Settings, receiver: Receiver
+) -> None:
+    """A tenant that verifies its own deliveries holds nothing that verifies (or forges) another's."""
+    for account in ("acme", "globex"):
+        assert deliver(settings, make_job(receiver.url(), account=account, job_id=f"job-{account}")) is None
+    signed = {
+        account: (request.headers["Darkroom-Signature"], request.body)
+        for account, request in zip(("acme", "globex"), receiver.requests, strict=True)
+    }
+    for account, (header, body) in signed.items():
+        other = "globex" if account == "acme" else "acme"
+        assert verify(derive(MASTER, account, 0), header, body)
+        assert not verify(derive(MASTER, other, 0), header, body)
+        assert not verify(MASTER, header, body)  # the deployment's secret is never a tenant's
+
+    shared = make_settings(webhook_signing="shared", api_keys={"k1": "acme"})
+    assert deliver(shared, make_job(receiver.url(), job_id="job-shared")) is None
+    assert verify(MASTER, receiver.requests[-1].headers["Darkroom-Signature"], receiver.requests[-1].body)
+
+
+def test_a_rotation_signs_with_both_secrets_during_the_overlap(
+    make_settings: Callable[..., Settings], settings: Settings, receiver: Receiver
+) -> None:
+    async def rotated(ctx: WorkerContext) -> str:
+        return (await rotate(ctx.redis, ctx.settings, "acme"))[0]
+
+    new = asyncio.run(with_ctx(settings, rotated))
+    assert new != SECRET and new.startswith("whsec_")
+    assert deliver(settings, make_job(receiver.url(), job_id="job-1")) is None
+    header, body = receiver.requests[-1].headers["Darkroom-Signature"], receiver.requests[-1].body
+    parsed = parse_signature(header)
+    assert parsed is not None and len(parsed[1]) == 2  # t=…,v1=new,v1=old
+    assert verify(new, header, body) and verify(SECRET, header, body)
+
+    no_overlap = make_settings(webhook_secret_overlap_hours=0)
+    newer = asyncio.run(with_ctx(no_overlap, rotated))
+    assert deliver(no_overlap, make_job(receiver.url(), job_id="job-2")) is None
+    header, body = receiver.requests[-1].headers["Darkroom-Signature"], receiver.requests[-1].body
+    assert verify(newer, header, body) and not verify(new, header, body) and not verify(SECRET, header, body)
