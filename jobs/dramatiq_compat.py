@@ -154,18 +154,18 @@ def dispatch_call(
 
     ``maintenance`` None: the broker's own dice (0.1 % of commands); True: run it now.
     """
-    do_maintenance = int(broker._should_do_maintenance(command)) if maintenance is None else int(maintenance)
-    head = [
-        command,
-        current_millis(),
-        queue_name,
-        broker.broker_id,
-        broker.heartbeat_timeout,
-        broker.dead_message_ttl,
-        do_maintenance,
-        unpack_size,
-    ]
-    return [broker.namespace], [*head, *args]
+    do_maintenance = broker._should_do_maintenance(command) if maintenance is None else maintenance
+    values = {
+        "command": command,
+        "timestamp": current_millis(),
+        "queue_name": queue_name,
+        "worker_id": broker.broker_id,
+        "heartbeat_timeout": broker.heartbeat_timeout,
+        "dead_message_ttl": broker.dead_message_ttl,
+        "do_maintenance": int(do_maintenance),
+        "max_unpack_size": unpack_size,
+    }
+    return [broker.namespace], [*(values[name] for name in DISPATCH_ARGS), *args]
 
 
 def run_maintenance(broker: RedisBroker, queue_name: str) -> None:
