@@ -154,6 +154,13 @@ ERRORS_BY_CODE: dict[str, type[DarkroomError]] = {
 }
 
 
+# HTTP status → public code; where several classes share a status (403, 422) the first listed
+# above is the general one (``forbidden``, ``media_failed``)
+CODE_BY_STATUS: dict[int, str] = {}
+for _cls in ERRORS_BY_CODE.values():
+    CODE_BY_STATUS.setdefault(_cls.status, _cls.code)
+
+
 def error_from_body(status: int, body: Any) -> DarkroomError:
     """Rebuild the exception from a public error body (used by the HTTP clients)."""
     if isinstance(body, dict):
@@ -162,9 +169,7 @@ def error_from_body(status: int, body: Any) -> DarkroomError:
         field = body.get("field")
     else:
         code, message, field = "", None, None
-    cls = ERRORS_BY_CODE.get(code)
-    if cls is None:
-        cls = next((c for c in ERRORS_BY_CODE.values() if c.status == status), Internal)
+    cls = ERRORS_BY_CODE.get(code) or ERRORS_BY_CODE.get(CODE_BY_STATUS.get(status, ""), Internal)
     if cls is RateLimited:
         return RateLimited(message)
     err = cls(message, field=field if isinstance(field, str) else None)
