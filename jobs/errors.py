@@ -133,6 +133,22 @@ class ObjectNotFound(NotFound):
     default_message = "Object not found in storage."
 
 
+class ConfigError(DarkroomError):
+    """A setting is missing, malformed or contradicts another: Darkroom cannot run as configured.
+
+    The operator's mistake, not the caller's (so not an HTTP 4xx): entry points exit 2 with
+    ``darkroom: {setting}: {message}``; should one ever reach a request it is a 500 ``internal``.
+    ``setting`` (also ``field``) is the variable to fix, e.g. ``DARKROOM_STORAGE_URL``.
+    """
+
+    code, status, default_message = "internal", 500, "Darkroom is misconfigured."
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}", field=setting)
+        self.setting = setting
+        self.problem = message
+
+
 ERRORS_BY_CODE: dict[str, type[DarkroomError]] = {
     cls.code: cls
     for cls in (
