@@ -11,8 +11,9 @@ used wherever it is needed. What Dramatiq does not promise is reached only throu
 * the Redis keys that script writes (:mod:`jobs.ops.keys` names them in Darkroom's namespace);
 * the message options the broker and ``Retries`` write (``redis_message_id``, ``retries``,
   ``traceback``);
-* ``dramatiq.common`` helpers, the consumer's and the worker's attributes, and the
-  Prometheus middleware's module global.
+* ``dramatiq.common`` helpers, the AsyncIO middleware's loop thread
+  (``dramatiq.asyncio.get_event_loop_thread``), the consumer's and the worker's attributes,
+  and the Prometheus middleware's module global.
 
 ``tests/jobs/test_dramatiq_compat.py`` checks each of these against the installed Dramatiq
 (and what its broker really writes to Redis), so an upgrade that changes one fails there,
@@ -27,6 +28,7 @@ from typing import Any, Final, TypeAlias
 from uuid import uuid4
 
 from dramatiq import Consumer, Message
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import compute_backoff, current_millis, dq_name
 from dramatiq.middleware import prometheus as _prometheus
@@ -36,6 +38,7 @@ __all__ = [
     "BACKOFF_MAX_EXPONENT",
     "DISPATCH_ARGS",
     "RETRIES_MAX_BACKOFF_MS",
+    "EventLoopThread",
     "acks_key",
     "broker_id",
     "canonical_queue_name",
@@ -47,6 +50,7 @@ __all__ = [
     "delay_queue_name",
     "dispatch_call",
     "dispatch_source",
+    "get_event_loop_thread",
     "heartbeats_key",
     "last_traceback",
     "max_unpack_size",

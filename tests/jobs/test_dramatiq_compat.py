@@ -18,7 +18,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import compute_backoff
-from dramatiq.middleware import Retries
+from dramatiq.middleware import AsyncIO, Retries
 from dramatiq.middleware import prometheus as dramatiq_prometheus
 
 from jobs import dramatiq_compat as compat
@@ -230,3 +230,21 @@ def test_the_prometheus_middleware_reads_the_db_path_global(monkeypatch: pytest.
     compat.set_prometheus_db_path("/tmp/elsewhere")
     assert dramatiq_prometheus.DB_PATH == "/tmp/elsewhere"
     assert "DB_PATH" in inspect.getsource(dramatiq_prometheus.Prometheus.after_process_boot)
+
+
+def test_the_asyncio_middleware_publishes_its_loop_thread() -> None:
+    broker = StubBroker(middleware=[])
+    middleware = AsyncIO()
+    assert compat.get_event_loop_thread() is None
+    middleware.before_worker_boot(broker, None)
+    try:
+        loop_thread = compat.get_event_loop_thread()
+        assert isinstance(loop_thread, compat.EventLoopThread)
+
+        async def answer() -> int:
+            return 42
+
+        assert loop_thread.run_coroutine(answer()) == 42
+    finally:
+        middleware.after_worker_shutdown(broker, None)
+    assert compat.get_event_loop_thread() is None

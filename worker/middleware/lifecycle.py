@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 import structlog
-from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware.asyncio import AsyncIO
 
-from jobs.dramatiq_compat import broker_id
+from jobs.dramatiq_compat import broker_id, get_event_loop_thread
 from jobs.ops.workers import WorkerBeat
 from jobs.settings import Settings
 from worker import context

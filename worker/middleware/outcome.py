@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from dramatiq.middleware import Middleware
-from dramatiq.middleware.time_limit import TimeLimitExceeded
+from dramatiq.middleware import Middleware, TimeLimitExceeded
 
 from jobs.dramatiq_compat import retries_so_far
 from jobs.errors import DarkroomError, JobTimeout
