@@ -226,7 +226,8 @@ def last_traceback(options: dict[str, Any]) -> str | None:
 # --- backoff (dramatiq.common.compute_backoff, middleware.Retries) -----------------------------------
 
 BACKOFF_MAX_EXPONENT: Final = 32  # compute_backoff's default max_exponent
-RETRIES_MAX_BACKOFF_MS: Final[int] = int(DEFAULT_MAX_BACKOFF)  # Retries' default cap (7 days)
+# Retries caps every retry delay at this (7 days), whatever max_backoff it was given
+RETRIES_MAX_BACKOFF_MS: Final[int] = int(DEFAULT_MAX_BACKOFF)
 
 
 # --- consumers and workers -------------------------------------------------------------------------

@@ -209,6 +209,35 @@ def test_backoff_constants_match_dramatiq() -> None:
     assert Retries().max_backoff == compat.RETRIES_MAX_BACKOFF_MS
 
 
+def test_retries_caps_every_delay_at_the_compat_maximum() -> None:
+    delays: list[int | None] = []
+
+    class Recording(StubBroker):
+        def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
+            delays.append(delay)
+            return message
+
+    broker = Recording(middleware=[])
+
+    @dramatiq.actor(broker=broker, queue_name="q")
+    def slow() -> None:  # pragma: no cover - never runs
+        pass
+
+    huge = 100 * compat.RETRIES_MAX_BACKOFF_MS
+    retries = Retries(max_retries=50, min_backoff=huge, max_backoff=huge)
+    for _ in range(5):
+        proxy = dramatiq.MessageProxy(slow.message())
+        try:
+            raise ValueError("again")
+        except ValueError as exc:
+            retries.after_process_message(broker, proxy, exception=exc)
+    assert len(delays) == 5
+    assert all(
+        d is not None and compat.RETRIES_MAX_BACKOFF_MS / 2 <= d <= compat.RETRIES_MAX_BACKOFF_MS
+        for d in delays
+    )
+
+
 def test_worker_attributes_the_compat_layer_reads() -> None:
     broker = StubBroker(middleware=[])
     broker.declare_queue("a")
