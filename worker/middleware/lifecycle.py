@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import structlog
-from dramatiq.middleware.asyncio import AsyncIO
+from dramatiq.middleware import AsyncIO
 
 from jobs.dramatiq_compat import broker_id, get_event_loop_thread
 from jobs.ops.workers import WorkerBeat
