@@ -146,7 +146,6 @@ class ConfigError(DarkroomError):
     def __init__(self, setting: str, message: str) -> None:
         super().__init__(f"{setting}: {message}", field=setting)
         self.setting = setting
-        self.problem = message
 
 
 ERRORS_BY_CODE: dict[str, type[DarkroomError]] = {
