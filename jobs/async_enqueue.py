@@ -4,8 +4,8 @@
 cost a thread hop, a second connection pool, and with :mod:`jobs.wakeup` a second round trip
 for the wake token: about a tenth of the API's CPU for a small upload. :class:`AsyncEnqueuer`
 stores the very same message with the very same Lua script and arguments as
-``RedisBroker.enqueue``/``_dispatch`` (dramatiq 2.x, pinned in ``pyproject.toml``) through the
-asyncio client, pipelined with the wake token. The broker's middleware sees
+``RedisBroker.enqueue`` (the broker internals it needs come from :mod:`jobs.dramatiq_compat`)
+through the asyncio client, pipelined with the wake token. The broker's middleware sees
 ``before_enqueue``/``after_enqueue`` as with the broker's own enqueue, and
 ``tests/jobs/test_queue.py`` checks that Redis ends up holding what the broker would write.
 """
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, TypeAlias
-from uuid import uuid4
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import current_millis, dq_name
 from redis.asyncio import Redis
 
+from jobs import dramatiq_compat as compat
 from jobs.wakeup import push_wake_token
 
 Message: TypeAlias = dramatiq.Message[Any]
@@ -30,33 +29,25 @@ class AsyncEnqueuer:
     def __init__(self, broker: RedisBroker, redis: Redis) -> None:
         self.broker = broker
         self.redis = redis
-        self._dispatch = redis.register_script(broker.scripts["dispatch"].script)
+        self._dispatch = redis.register_script(compat.dispatch_source(broker))
         self._max_unpack_size: int | None = None
 
     async def enqueue(self, message: Message, delay: int | None = None) -> Message:
         broker = self.broker
         if self._max_unpack_size is None:  # asks Redis once per process (a script), then cached
-            self._max_unpack_size = int(await asyncio.to_thread(broker._max_unpack_size))
-        queue_name = message.queue_name
-        message = message.copy(options={"redis_message_id": str(uuid4())})
-        if delay is not None:
-            queue_name = dq_name(queue_name)
-            message = message.copy(queue_name=queue_name, options={"eta": current_millis() + delay})
+            self._max_unpack_size = await asyncio.to_thread(compat.max_unpack_size, broker)
+        queue_name, message = compat.message_for_enqueue(message, delay)
         broker.emit_before("enqueue", message, delay)
-        args = [
+        keys, args = compat.dispatch_call(
+            broker,
             "enqueue",
-            current_millis(),
             queue_name,
-            broker.broker_id,
-            broker.heartbeat_timeout,
-            broker.dead_message_ttl,
-            broker._should_do_maintenance("enqueue"),
-            self._max_unpack_size,
-            message.options["redis_message_id"],
+            compat.redis_message_id(message),
             message.encode(),
-        ]
+            unpack_size=self._max_unpack_size,
+        )
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._dispatch(keys=[broker.namespace], args=args, client=pipe)
+            await self._dispatch(keys=keys, args=args, client=pipe)
             if delay is None:  # a message due now wakes an idle consumer (jobs.wakeup)
                 push_wake_token(pipe, message.queue_name)
             await pipe.execute()

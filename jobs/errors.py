@@ -133,6 +133,21 @@ class ObjectNotFound(NotFound):
     default_message = "Object not found in storage."
 
 
+class ConfigError(DarkroomError):
+    """A setting is missing, malformed or contradicts another: Darkroom cannot run as configured.
+
+    The operator's mistake, not the caller's (so not an HTTP 4xx): entry points exit 2 with
+    ``darkroom: {setting}: {message}``; should one ever reach a request it is a 500 ``internal``.
+    ``setting`` (also ``field``) is the variable to fix, e.g. ``DARKROOM_STORAGE_URL``.
+    """
+
+    code, status, default_message = "internal", 500, "Darkroom is misconfigured."
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}", field=setting)
+        self.setting = setting
+
+
 ERRORS_BY_CODE: dict[str, type[DarkroomError]] = {
     cls.code: cls
     for cls in (
@@ -154,6 +169,13 @@ ERRORS_BY_CODE: dict[str, type[DarkroomError]] = {
 }
 
 
+# HTTP status → public code; where several classes share a status (403, 422) the first listed
+# above is the general one (``forbidden``, ``media_failed``)
+CODE_BY_STATUS: dict[int, str] = {}
+for _cls in ERRORS_BY_CODE.values():
+    CODE_BY_STATUS.setdefault(_cls.status, _cls.code)
+
+
 def error_from_body(status: int, body: Any) -> DarkroomError:
     """Rebuild the exception from a public error body (used by the HTTP clients)."""
     if isinstance(body, dict):
@@ -162,9 +184,7 @@ def error_from_body(status: int, body: Any) -> DarkroomError:
         field = body.get("field")
     else:
         code, message, field = "", None, None
-    cls = ERRORS_BY_CODE.get(code)
-    if cls is None:
-        cls = next((c for c in ERRORS_BY_CODE.values() if c.status == status), Internal)
+    cls = ERRORS_BY_CODE.get(code) or ERRORS_BY_CODE.get(CODE_BY_STATUS.get(status, ""), Internal)
     if cls is RateLimited:
         return RateLimited(message)
     err = cls(message, field=field if isinstance(field, str) else None)

@@ -10,15 +10,14 @@ import asyncio
 from typing import Any
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from redis.asyncio import Redis as AsyncRedis
 
 from jobs.async_enqueue import AsyncEnqueuer
 from jobs.constants import NAMESPACE
-from jobs.errors import BrokerUnavailable
 from jobs.payloads import JobPayload
 from jobs.settings import Settings
+from jobs.store.errors import redis_errors
 from jobs.wakeup import WakingRedisBroker
 
 
@@ -37,7 +36,9 @@ def redis_broker(settings: Settings, *, middleware: list[Any] | None = None, **o
 
 
 class JobQueue:
-    """Enqueues payloads; broker errors become :class:`BrokerUnavailable` (HTTP 503).
+    """Enqueues payloads; every Redis error is translated at this edge (:func:`redis_errors`):
+    connection trouble and a failover's ``READONLY``/``MASTERDOWN`` become
+    :class:`BrokerUnavailable` (HTTP 503, transient), anything else :class:`Internal`.
 
     With ``redis`` (the caller's asyncio client) ``asend`` enqueues on it, in one round trip
     with the wake token (:mod:`jobs.async_enqueue`); without, it runs the broker's own
@@ -60,19 +61,15 @@ class JobQueue:
         )
 
     def send(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
-        try:
+        with redis_errors():
             message = self.broker.enqueue(self.message_for(job), delay=delay_ms)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise BrokerUnavailable() from exc
         return str(message.message_id)
 
     async def asend(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
         if self._async is None:
             return await asyncio.to_thread(self.send, job, delay_ms=delay_ms)
-        try:
+        with redis_errors():
             message = await self._async.enqueue(self.message_for(job), delay_ms)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise BrokerUnavailable() from exc
         return str(message.message_id)
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jobs.errors import InvalidRequest
+from jobs.errors import ConfigError
 from jobs.malloc import DEFAULT_RETAIN_MB
 
 MiB = 1024 * 1024
@@ -170,10 +170,10 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from ``DARKROOM_*`` env vars (+ explicit overrides); bad values → InvalidRequest."""
+    """Build Settings from ``DARKROOM_*`` env vars (+ explicit overrides); bad values → ConfigError."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "DARKROOM_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise InvalidRequest(f"{name}: {first['msg']}", field=name) from exc
+        raise ConfigError(name, first["msg"]) from exc

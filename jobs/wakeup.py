@@ -26,10 +26,10 @@ from typing import Any
 import redis
 from dramatiq import Consumer, Message, MessageProxy
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import compute_backoff
 from dramatiq.errors import ConnectionClosed
 
 from jobs.constants import NAMESPACE
+from jobs.dramatiq_compat import compute_backoff, consumer_saturated
 
 WAKE_TOKENS_MAX = 16
 INNER_POLL_MS = 1  # the wrapped consumer's own backoff: practically none
@@ -56,7 +56,7 @@ class WakingConsumer(Consumer):
     """Dramatiq's consumer, with the idle sleep replaced by a wakeable blocking wait.
 
     ``keys`` empty (a delay queue): no wake tokens, the idle wait backs off like Dramatiq's
-    own (``dramatiq.common.compute_backoff`` up to ``idle_timeout_ms``), but waiting on an
+    own (``compute_backoff`` up to ``idle_timeout_ms``), but waiting on an
     event the shutdown sets.
     """
 
@@ -80,8 +80,7 @@ class WakingConsumer(Consumer):
 
     def _saturated(self) -> bool:
         """The inner consumer holds ``prefetch`` unacked messages, so it did not even poll."""
-        outstanding = getattr(self.inner, "outstanding_message_count", 0)
-        return bool(outstanding >= getattr(self.inner, "prefetch", outstanding + 1))
+        return consumer_saturated(self.inner)
 
     def __next__(self) -> MessageProxy | None:
         self._slot_freed.clear()

@@ -24,8 +24,8 @@ from dramatiq.middleware import (
     Pipelines,
     ShutdownNotifications,
     TimeLimit,
+    TimeLimitExceeded,
 )
-from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from jobs.errors import DarkroomError
 from jobs.queue import redis_broker

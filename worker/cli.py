@@ -7,6 +7,8 @@ import os
 import sys
 
 from jobs.constants import Queue
+from jobs.errors import ConfigError
+from jobs.settings import load_settings
 from worker.app import BROKER_REF
 from worker.exporter import pool_metrics_dir
 
@@ -77,4 +79,10 @@ def run_worker(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m worker", description="Run a Darkroom worker pool.")
     add_worker_arguments(parser)
-    return run_worker(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        load_settings()  # a wrong setting is named here, not in a traceback of every worker process
+    except ConfigError as exc:
+        print(f"{parser.prog}: {exc.message}", file=sys.stderr)
+        return 2
+    return run_worker(args)

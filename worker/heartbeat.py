@@ -20,6 +20,7 @@ import structlog
 
 from jobs import __version__
 from jobs.cancellation import raise_if_cancelled
+from jobs.dramatiq_compat import broker_id, worker_queues, worker_threads
 from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave
 from worker.context import WorkerContext
 
@@ -29,15 +30,14 @@ LEAVE_TIMEOUT_S = 2.0
 
 def describe_worker(broker: Any, worker: Any) -> WorkerBeat:
     """This process as a heartbeat: its broker id, host, pids, consumed queues and threads."""
-    whitelist = getattr(worker, "consumer_whitelist", None)
-    queues = whitelist or broker.get_declared_queues()
+    queues = worker_queues(worker) or broker.get_declared_queues()
     return WorkerBeat(
-        id=str(broker.broker_id),
+        id=broker_id(broker),
         host=socket.gethostname(),
         pid=os.getpid(),
         pool=os.getppid(),
         queues=tuple(sorted(q for q in queues if not q.endswith(".DQ"))),
-        threads=int(getattr(worker, "worker_threads", 0)),
+        threads=worker_threads(worker),
         version=__version__,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )

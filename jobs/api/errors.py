@@ -11,23 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jobs.errors import DarkroomError, Internal, RateLimited
+from jobs.errors import CODE_BY_STATUS, DarkroomError, Internal, InvalidRequest, RateLimited
 
 log = structlog.get_logger(__name__)
 
-HTTP_CODES = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "invalid_request",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "media_failed",
-    429: "rate_limited",
-    503: "unavailable",
-}
+# the error tree's codes by status (jobs/errors.py); a 405 from the router is a bad request too
+HTTP_CODES = CODE_BY_STATUS | {405: InvalidRequest.code}
 
 
 def error_response(error: DarkroomError, **extra: Any) -> JSONResponse:

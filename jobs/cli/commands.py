@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from jobs.cli.output import err, image_dict, print_json, summary_table
 from jobs.client import Client
 from jobs.constants import FORMAT_EXTENSIONS
-from jobs.errors import DarkroomError, InvalidRequest
+from jobs.errors import ConfigError, DarkroomError, InvalidRequest
 from jobs.models import Image
 from jobs.settings import Settings
 from jobs.states import Status
@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def client_for(settings: Settings) -> Client:
     key = settings.client_api_key
     if not key:
-        raise InvalidRequest("No API key: set DARKROOM_API_KEY (or a single key in DARKROOM_API_KEYS).")
+        raise ConfigError("DARKROOM_API_KEY", "no API key: set it (or a single key in DARKROOM_API_KEYS).")
     return Client(settings.client_base_url, key)
 
 

@@ -1,6 +1,7 @@
 """``darkroom``: run the stack, run workers, and talk to the API.
 
-Exit codes: 0 ok, 1 job failed (or the service failed), 2 bad usage or input.
+Exit codes: 0 ok, 1 job failed (or the service failed), 2 bad usage or input, or a setting
+that is wrong (``darkroom: DARKROOM_…: what is wrong with it``).
 """
 
 from __future__ import annotations
@@ -8,13 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.markup import escape
+
 from jobs.cli.commands import EXIT_FAILED, EXIT_USAGE, add_client_commands
 from jobs.cli.lifecycle_commands import add_lifecycle_commands
 from jobs.cli.ops import add_ops_commands
 from jobs.cli.ops_status import add_ops_status_commands
 from jobs.cli.output import err
 from jobs.cli.webhook_secret_command import add_webhook_secret_commands
-from jobs.errors import DarkroomError
+from jobs.errors import ConfigError, DarkroomError
 from jobs.settings import Settings, load_settings
 
 
@@ -68,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.handler(settings, args))
+    except ConfigError as exc:  # the operator's mistake, not a failure: name the setting to fix
+        err.print(f"[red]darkroom: {escape(exc.message)}[/red]", soft_wrap=True)
+        return EXIT_USAGE
     except DarkroomError as exc:
         err.print(f"[red]darkroom {args.command}: {exc.code}: {exc.message}[/red]")
         return EXIT_USAGE if 400 <= exc.status < 500 else EXIT_FAILED

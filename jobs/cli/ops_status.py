@@ -27,7 +27,7 @@ from rich.table import Table
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK
 from jobs.cli.output import err, print_json
 from jobs.constants import NAMESPACE, Queue
-from jobs.errors import InvalidRequest
+from jobs.errors import ConfigError, InvalidRequest
 from jobs.logs import configure_logging
 from jobs.ops.dead_letters import Replayer, list_dead
 from jobs.ops.reindex import reindex
@@ -180,7 +180,7 @@ def cmd_dashboard_link(settings: Settings, args: argparse.Namespace) -> int:
     elif settings.admin_key.get_secret_value():
         viewer = Viewer("operator", None)
     else:
-        raise InvalidRequest("Set DARKROOM_ADMIN_KEY (or pass --account).", field="DARKROOM_ADMIN_KEY")
+        raise ConfigError("DARKROOM_ADMIN_KEY", "not set (set it, or pass --account).")
     token = issue(settings, viewer, use="login", ttl_s=args.ttl)
     print(f"{settings.client_base_url.rstrip('/')}/dashboard/login?token={token}")
     return EXIT_OK

@@ -27,6 +27,7 @@ import structlog
 from redis.asyncio import Redis
 
 from jobs.constants import Queue
+from jobs.dramatiq_compat import last_traceback, retries_so_far
 from jobs.errors import DarkroomError, NotFound
 from jobs.ids import new_token
 from jobs.intake import Intake
@@ -83,14 +84,14 @@ def _decode(queue: str, redis_id: str, score: float, data: bytes) -> DeadLetter:
         body = {}
     options = body.get("options") or {}
     args = body.get("args") or []
-    traceback = str(options.get("traceback") or "").strip()
+    traceback = last_traceback(options)
     return DeadLetter(
         queue=queue,
         redis_id=redis_id,
         actor=str(body.get("actor_name", "?")),
         dead_at_ms=int(score),
         payload=args[0] if args and isinstance(args[0], dict) else {},
-        retries=int(options.get("retries", 0) or 0),
+        retries=retries_so_far(options),
         reason=traceback.splitlines()[-1][:500] if traceback else None,
     )
 

@@ -1,7 +1,8 @@
 """Dramatiq's own Redis keys (``dramatiq/brokers/redis/dispatch.lua``) in Darkroom's namespace.
 
-Darkroom's keys live in :mod:`jobs.constants`; these are the broker's, derived from the same
-``NAMESPACE`` so nothing here spells a prefix:
+Darkroom's keys live in :mod:`jobs.constants`; these are the broker's, laid out by
+:mod:`jobs.dramatiq_compat` (which a test checks against what the broker really writes) in
+the same ``NAMESPACE``, so nothing here spells a prefix:
 
 * ``darkroom:{queue}`` list of ready message ids, ``darkroom:{queue}.msgs`` hash id → message
   (kept until acked, so in-flight messages are in it too);
@@ -15,22 +16,23 @@ from __future__ import annotations
 
 from typing import Final
 
+from jobs import dramatiq_compat as compat
 from jobs.constants import NAMESPACE, Queue
 
-BROKER_HEARTBEATS_KEY: Final = f"{NAMESPACE}:__heartbeats__"
+BROKER_HEARTBEATS_KEY: Final = compat.heartbeats_key(NAMESPACE)
 
 
 def queue_key(queue: Queue | str) -> str:
     """The list KEDA's Redis scaler watches (``listName``)."""
-    return f"{NAMESPACE}:{queue}"
+    return compat.queue_key(NAMESPACE, str(queue))
 
 
 def messages_key(queue: Queue | str) -> str:
-    return f"{queue_key(queue)}.msgs"
+    return compat.messages_key(NAMESPACE, str(queue))
 
 
 def delay_queue_name(queue: Queue | str) -> str:
-    return f"{queue}.DQ"
+    return compat.delay_queue_name(str(queue))
 
 
 def delayed_messages_key(queue: Queue | str) -> str:
@@ -38,17 +40,17 @@ def delayed_messages_key(queue: Queue | str) -> str:
 
 
 def dead_key(queue: Queue | str) -> str:
-    return f"{queue_key(queue)}.XQ"
+    return compat.dead_key(NAMESPACE, str(queue))
 
 
 def dead_messages_key(queue: Queue | str) -> str:
-    return f"{dead_key(queue)}.msgs"
+    return compat.dead_messages_key(NAMESPACE, str(queue))
 
 
 def acks_key(broker_id: str, queue: Queue | str) -> str:
-    return f"{NAMESPACE}:__acks__.{broker_id}.{queue}"
+    return compat.acks_key(NAMESPACE, broker_id, str(queue))
 
 
 def canonical_queue(name: str) -> str:
     """``darkroom.upload.DQ`` → ``darkroom.upload`` (dead letters always live on the canonical queue)."""
-    return name.removesuffix(".DQ")
+    return compat.canonical_queue_name(name)

@@ -9,7 +9,7 @@ Backend modules are imported lazily, so using local storage never imports aiobot
 
 from __future__ import annotations
 
-from jobs.errors import InvalidRequest
+from jobs.errors import ConfigError
 from jobs.settings import Settings
 from jobs.storage.base import Copy, ObjectInfo, Put, Storage, Write, validate_key
 
@@ -29,4 +29,4 @@ async def open_storage(settings: Settings) -> Storage:
         from jobs.storage.s3 import S3Storage
 
         return await S3Storage.from_settings(settings)
-    raise InvalidRequest(f"unsupported storage URL scheme {scheme!r}", field="DARKROOM_STORAGE_URL")
+    raise ConfigError("DARKROOM_STORAGE_URL", f"unsupported storage URL scheme {scheme!r}")

@@ -59,7 +59,7 @@ def assert_valid_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return load_settings()  # InvalidRequest names the variable at fault
+    return load_settings()  # ConfigError names the variable at fault
 
 
 @pytest.mark.parametrize("path", deploy_files(), ids=lambda p: str(p.relative_to(DEPLOY)))

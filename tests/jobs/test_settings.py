@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.errors import InvalidRequest
+from jobs.errors import ConfigError
 from jobs.settings import Settings, load_settings
 
 
@@ -39,12 +39,12 @@ def test_environment_is_read_and_round_trips(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DARKROOM_STORAGE_URL", "ftp://nope")
-    with pytest.raises(InvalidRequest) as info:
+    with pytest.raises(ConfigError) as info:
         load_settings()
     assert info.value.field == "DARKROOM_STORAGE_URL"
     monkeypatch.setenv("DARKROOM_STORAGE_URL", "file://./data")
     monkeypatch.setenv("DARKROOM_MAX_PIXELS", "0")
-    with pytest.raises(InvalidRequest) as info:
+    with pytest.raises(ConfigError) as info:
         load_settings()
     assert info.value.field == "DARKROOM_MAX_PIXELS"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from jobs.errors import InvalidRequest
+from jobs.errors import ConfigError
 from jobs.settings import Settings
 from worker.cdn.base import Purger
 from worker.cdn.http import HttpPurger
@@ -15,9 +15,7 @@ from worker.cdn.none import NoPurger
 def make_purger(settings: Settings, client: httpx.AsyncClient) -> Purger:
     if settings.cdn_purger == "http":
         if not settings.cdn_purge_url:
-            raise InvalidRequest(
-                "DARKROOM_CDN_PURGER=http needs DARKROOM_CDN_PURGE_URL.", field="CDN_PURGE_URL"
-            )
+            raise ConfigError("DARKROOM_CDN_PURGE_URL", "DARKROOM_CDN_PURGER=http needs a purge URL.")
         return HttpPurger(client, settings.cdn_purge_url)
     if settings.cdn_purger == "log":
         return LogPurger()

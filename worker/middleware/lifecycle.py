@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 import structlog
-from dramatiq.asyncio import get_event_loop_thread
-from dramatiq.middleware.asyncio import AsyncIO
+from dramatiq.middleware import AsyncIO
 
+from jobs.dramatiq_compat import broker_id, get_event_loop_thread
 from jobs.ops.workers import WorkerBeat
 from jobs.settings import Settings
 from worker import context
@@ -33,7 +33,7 @@ class Lifecycle(AsyncIO):
         ctx = loop_thread.run_coroutine(WorkerContext.open(self.settings, broker))
         context.set_current(ctx)
         me = describe_worker(broker, worker)
-        loop_thread.run_coroutine(self._start_background(ctx, broker.broker_id, me))
+        loop_thread.run_coroutine(self._start_background(ctx, broker_id(broker), me))
         log.info("worker.ctx_open", storage=self.settings.storage_scheme)
 
     @staticmethod

@@ -28,9 +28,9 @@ from types import ModuleType
 from typing import Any
 
 import structlog
-from dramatiq.middleware import prometheus as dramatiq_prometheus
 from dramatiq.middleware.prometheus import Prometheus
 
+from jobs.dramatiq_compat import set_prometheus_db_path
 from jobs.ops.keys import canonical_queue
 from jobs.settings import Settings
 from worker import context
@@ -58,7 +58,7 @@ class Metrics(Prometheus):
 
     def after_process_boot(self, broker: Any) -> None:
         directory = metrics_dir(self.settings)
-        dramatiq_prometheus.DB_PATH = directory  # Dramatiq's middleware reads its module global
+        set_prometheus_db_path(directory)
         super().after_process_boot(broker)  # type: ignore[no-untyped-call]
         self.booted = True
         from jobs import metrics  # only now: prometheus_client picks multiprocess mode on import

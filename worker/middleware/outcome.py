@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from dramatiq.middleware import Middleware
-from dramatiq.middleware.time_limit import TimeLimitExceeded
+from dramatiq.middleware import Middleware, TimeLimitExceeded
 
+from jobs.dramatiq_compat import retries_so_far
 from jobs.errors import DarkroomError, JobTimeout
 from jobs.ids import is_image_id
 from jobs.payloads import PAYLOADS
@@ -56,7 +56,7 @@ class FailOnGiveUp(Middleware):
         if not (isinstance(image_id, str) and is_image_id(image_id) and isinstance(job_id, str)):
             return
         # Retries has already counted this failed attempt in the same hook
-        code, text = describe(exception, int(message.options.get("retries", 0)))
+        code, text = describe(exception, retries_so_far(message.options))
         try:
             run_on_loop(mark_failed(context.current(), image_id, job_id, code, text))
         except Exception as exc:  # Redis down too: the reaper will find the orphan

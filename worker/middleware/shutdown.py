@@ -17,6 +17,8 @@ from typing import Any
 import structlog
 from dramatiq.middleware import Middleware
 
+from jobs.dramatiq_compat import redis_message_id, requeue, shorten_worker_polls
+
 log = structlog.get_logger(__name__)
 
 
@@ -46,11 +48,12 @@ class RequeueOnShutdown(Middleware):
             self._running.clear()
         by_queue: dict[str, list[str]] = defaultdict(list)
         for message in overran:
-            if "redis_message_id" in message.options:
-                by_queue[message.queue_name].append(message.options["redis_message_id"])
+            redis_id = redis_message_id(message)
+            if redis_id is not None:
+                by_queue[message.queue_name].append(redis_id)
         for queue_name, ids in by_queue.items():
             try:
-                broker.do_requeue(queue_name, *ids)
+                requeue(broker, queue_name, ids)
                 log.warning("worker.requeued_at_shutdown", queue=queue_name, messages=len(ids))
             except Exception as exc:  # Redis down: maintenance requeues them after the heartbeat timeout
                 log.error("worker.requeue_at_shutdown_failed", queue=queue_name, error=str(exc)[:200])
@@ -70,8 +73,7 @@ class PromptShutdown(Middleware):
     """
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
-        for thread in getattr(worker, "workers", ()):
-            thread.timeout = min(thread.timeout, WORKER_POLL_S)
+        shorten_worker_polls(worker, WORKER_POLL_S)
 
     def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
         wake = getattr(broker, "wake_for_shutdown", None)

@@ -29,6 +29,7 @@ import structlog
 from redis.asyncio import Redis
 
 from jobs.constants import WEBHOOK_ATTEMPTS_MAX, WEBHOOK_ATTEMPTS_TTL_S, webhook_attempts_key
+from jobs.dramatiq_compat import BACKOFF_MAX_EXPONENT, RETRIES_MAX_BACKOFF_MS
 from jobs.errors import Internal, SourceUnreachable, SourceUnresolvable, Unavailable
 from jobs.netguard import Target, pin
 from jobs.payloads import WebhookJob
@@ -43,8 +44,8 @@ from worker.fetch import pinned_request_args
 log = structlog.get_logger(__name__)
 
 MIN_BACKOFF_MS = 60_000
-DRAMATIQ_MAX_BACKOFF_MS = 7 * 86_400_000  # Retries caps every single delay at 7 days
-MAX_EXPONENT = 32  # dramatiq.common.compute_backoff's default
+DRAMATIQ_MAX_BACKOFF_MS = RETRIES_MAX_BACKOFF_MS  # Retries caps every single delay at 7 days
+MAX_EXPONENT = BACKOFF_MAX_EXPONENT  # dramatiq.common.compute_backoff's default
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jobs.errors import InvalidRequest, ObjectNotFound, StorageError
+from jobs.errors import ConfigError, InvalidRequest, ObjectNotFound, StorageError
 from jobs.settings import Settings
 from jobs.storage import Copy, ObjectInfo, Put, Storage, open_storage
 from jobs.storage.local import LocalStorage
@@ -319,5 +319,5 @@ class TestMemoryBackend(Contract):
 
 def test_open_storage_rejects_unknown_schemes() -> None:
     settings = Settings.model_construct(storage_url="ftp://example.com/x")  # bypasses the validator
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(ConfigError):
         asyncio.run(open_storage(settings))

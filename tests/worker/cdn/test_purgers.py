@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from jobs.errors import InvalidRequest, StorageError, Unavailable
+from jobs.errors import ConfigError, StorageError, Unavailable
 from jobs.settings import Settings
 from worker.cdn import HttpPurger, LogPurger, NoPurger, make_purger
 
@@ -19,7 +19,7 @@ def test_factory_picks_by_setting(settings: Settings) -> None:
     assert isinstance(make_purger(settings.model_copy(update={"cdn_purger": "log"}), client), LogPurger)
     http = settings.model_copy(update={"cdn_purger": "http", "cdn_purge_url": "https://cdn/purge"})
     assert isinstance(make_purger(http, client), HttpPurger)
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(ConfigError):
         make_purger(settings.model_copy(update={"cdn_purger": "http"}), client)
 
 
