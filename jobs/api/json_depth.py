@@ -1,0 +1,101 @@
+"""JSON nests at most ``MAX_JSON_DEPTH`` levels: checked in one place, for every JSON body.
+
+Python's ``json`` recurses once per level, so ``[`` × 100 000 (100 kB, well inside
+``MAX_JSON_BYTES``) raises ``RecursionError`` — not a ``ValueError``, so every parser of a
+body (FastAPI, the idempotency fingerprint) would have to know. :class:`JsonDepthLimit`
+(pure ASGI, inside ``BodyLimit``, which bounds what it buffers) reads each JSON body, measures
+its depth without parsing it and answers 400 ``invalid_request`` when it is too deep; the app
+then receives the same bytes. :func:`loads` applies the same rule to JSON carried in other
+fields (the upload's ``metadata``).
+
+No request of this API nests deeply: the deepest is a transform's operation list inside its
+body, and metadata values are scalars.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from itertools import accumulate
+from typing import Any, Final
+
+import structlog
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jobs.api.errors import error_response
+from jobs.errors import InvalidRequest
+
+log = structlog.get_logger(__name__)
+
+MAX_JSON_DEPTH: Final = 32
+# A string literal, or an unterminated one up to the end: matches never overlap, so stripping
+# them is linear whatever the input.
+_STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def depth(data: bytes) -> int:
+    """How deep ``data`` nests (brackets outside string literals), without parsing it."""
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def too_deep(field: str) -> InvalidRequest:
+    return InvalidRequest(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.", field=field)
+
+
+def loads(text: str | bytes, field: str) -> Any:
+    """``json.loads`` that fails with InvalidRequest (never RecursionError) on any bad input."""
+    data = text.encode() if isinstance(text, str) else text
+    if depth(data) > MAX_JSON_DEPTH:
+        raise too_deep(field)
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest(f"{field} must be valid JSON.", field=field) from exc
+
+
+def is_json(content_type: str | None) -> bool:
+    """What FastAPI parses as JSON: no content type, ``application/json`` or ``…+json``."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def has_body(headers: Headers) -> bool:
+    length = headers.get("content-length", "").strip()
+    return "transfer-encoding" in headers or (length.isdigit() and int(length) > 0)
+
+
+class JsonDepthLimit:
+    """Pure ASGI middleware: 400 for a JSON body nested deeper than ``max_depth``."""
+
+    def __init__(self, app: ASGIApp, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        if headers is None or not has_body(headers) or not is_json(headers.get("content-type")):
+            await self.app(scope, receive, send)
+            return
+        messages: deque[Message] = deque()
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        found = depth(b"".join(m.get("body", b"") for m in messages))
+        if found > self.max_depth:
+            log.info("http.json_too_deep", path=scope.get("path"), depth=found)
+            await error_response(too_deep("body"))(scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return messages.popleft() if messages else await receive()
+
+        await self.app(scope, replay, send)
