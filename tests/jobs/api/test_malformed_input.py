@@ -124,7 +124,7 @@ def test_a_malformed_cursor_is_a_400(api: TestClient, cursor: str) -> None:
 
 
 def test_a_real_cursor_still_pages(api: TestClient) -> None:
-    ids = {upload(api, name=f"n{i}")["id"] for i in range(3)}
+    ids = {str(upload(api, name=f"n{i}")["id"]) for i in range(3)}
     for sort in ("-created_at", "name"):
         seen: list[str] = []
         params: dict[str, Any] = {"limit": 1, "sort": sort}
