@@ -52,13 +52,14 @@ KEY_BUCKET: Final = "requests per API key"
 # KEYS: bucket hashes {tokens, ts}; ARGV: rate (tokens/s), burst, need, cost — four per bucket.
 # All or nothing: when every bucket holds `need` tokens, each gives `cost` (a peek costs 0);
 # otherwise none is spent. A bucket that is full again is deleted (a missing one is full), so
-# peeking at a stranger's bucket writes nothing.
+# peeking at an untouched bucket (every valid key's request does) writes nothing.
 # Returns {allowed 0|1, then per bucket: tokens left, seconds until `need` tokens are back}.
 BUCKET_SCRIPT: Final = """
 if redis.replicate_commands then redis.replicate_commands() end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local tokens = {}
+local existed = {}
 local allowed = 1
 for i = 1, #KEYS do
   local rate = tonumber(ARGV[4 * i - 3])
@@ -66,6 +67,7 @@ for i = 1, #KEYS do
   local state = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
   local left = tonumber(state[1])
   local ts = tonumber(state[2])
+  existed[i] = left ~= nil
   if left == nil or ts == nil then
     left = burst
     ts = now
@@ -81,7 +83,7 @@ for i = 1, #KEYS do
   local left = tokens[i]
   if allowed == 1 then left = left - tonumber(ARGV[4 * i]) end
   if left >= burst then
-    redis.call('DEL', KEYS[i])
+    if existed[i] then redis.call('DEL', KEYS[i]) end
   else
     redis.call('HSET', KEYS[i], 'tokens', string.format('%.6f', left), 'ts', string.format('%.6f', now))
     redis.call('PEXPIRE', KEYS[i], math.ceil((burst - left) / rate * 1000) + 1000)

@@ -168,7 +168,9 @@ async def list_account_images(
     ctx: Ctx,
     account: Account,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="The `next_cursor` of the previous page, as is.")
+    ] = None,
     sort: Annotated[
         str, Query(pattern="^-?(created_at|name)$", description=", ".join(SORTS))
     ] = "-created_at",
