@@ -109,6 +109,7 @@ async def admit(ctx: LimiterContext, key: str | None, client: str, state: dict[s
     if account is None:
         await check_attempt(ctx, client, succeeded=False)
         raise Unauthorized("Invalid API key.")
+    # one round trip: the address must not be throttled (a peek) and the key pays its token
     failures = auth_failure_bucket(settings, client)
     own = key_bucket(settings, key)
     asks = [b for b in (failures.peek() if failures else None, own) if b is not None]
