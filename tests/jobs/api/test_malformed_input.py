@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.api.json_depth import MAX_JSON_DEPTH, depth, loads
+from jobs.api.json_depth import MAX_JSON_DEPTH, loads, nests_deeper
 from jobs.errors import InvalidRequest
 from jobs.store.listing import decode_cursor, encode_cursor
 from tests.jobs.api.conftest import K1
@@ -52,7 +52,8 @@ def test_nesting_at_the_limit_passes_and_one_more_level_is_refused(api: TestClie
         inner = "[" * (levels - 2) + "]" * (levels - 2)
         return json.dumps({"url": "https://example.com/a.jpg", "metadata": {"a": "x"}}).replace('"x"', inner)
 
-    assert depth(nested(MAX_JSON_DEPTH).encode()) == MAX_JSON_DEPTH
+    assert not nests_deeper(nested(MAX_JSON_DEPTH).encode())
+    assert nests_deeper(nested(MAX_JSON_DEPTH + 1).encode())
     headers = K1 | {"Content-Type": "application/json"}
     at_limit = api.post("/v1/images", headers=headers, content=nested(MAX_JSON_DEPTH))
     assert_invalid(at_limit, "metadata")  # parsed and validated: metadata values must be scalars
@@ -76,11 +77,16 @@ def test_deep_metadata_in_a_form_field_or_query_is_a_400(api: TestClient) -> Non
     assert_invalid(raw, "metadata")
 
 
-def test_depth_ignores_brackets_in_strings_and_is_linear_on_broken_strings() -> None:
-    assert depth(b'{"a": "[[[[[[", "b": ["\\"]]]]{{{"]}') == 2
-    assert depth(b"") == depth(b"12") == 0
-    assert depth(b'"' + b'\\"' * 500_000) == 0  # one unterminated string: scanned once, not per quote
-    assert depth(b"[" * 40) == 40
+def test_depth_counts_containers_not_brackets_in_strings() -> None:
+    assert not nests_deeper(b'{"a": "' + b"[{" * 100 + b'", "b": [["\\"]]]}')  # depth 3
+    assert not nests_deeper(b"[" + b"[1]," * 1000 + b"[]]")  # wide, not deep
+    assert not nests_deeper(b"") and not nests_deeper(b"12") and not nests_deeper(b"[" * 32)
+    assert nests_deeper(b"[" * 33 + b"]" * 33)
+    assert nests_deeper(b'{"a": ' * 33 + b"1" + b"}" * 33)
+    assert not nests_deeper(b"[" * 33)  # not JSON, and too shallow to recurse: the app's parser says so
+    assert nests_deeper(b"[" * 100_000)  # not JSON either, but a parser would recurse past its limit
+    assert nests_deeper(DEEP.encode())  # past the parser's own recursion limit
+    assert not nests_deeper(b"[" * 40, limit=40) and nests_deeper(b"[" * 41 + b"]" * 41, limit=40)
     with pytest.raises(InvalidRequest):
         loads("[" * 100_000, "metadata")
     with pytest.raises(InvalidRequest):
