@@ -3,8 +3,9 @@
 Python's ``json`` recurses once per level, so ``[`` × 100 000 (100 kB, well inside
 ``MAX_JSON_BYTES``) raises ``RecursionError`` — not a ``ValueError``, so every parser of a
 body (FastAPI, the idempotency fingerprint) would have to know. :class:`JsonDepthLimit`
-(pure ASGI, inside ``BodyLimit``, which bounds what it buffers) reads each JSON body and
-answers 400 ``invalid_request`` when it nests too deep; the app then receives the same bytes.
+(pure ASGI, inside ``BodyLimit``, which bounds what it buffers) reads a JSON body whole when
+the app first asks for it and answers 400 ``invalid_request`` if it nests too deep; otherwise
+the app receives the same bytes.
 :func:`loads` applies the same rule to JSON carried in other fields (the upload's ``metadata``).
 
 No request of this API nests deeply: the deepest is a transform's operation list inside its
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import structlog
 from starlette.datastructures import Headers
@@ -91,7 +92,11 @@ def has_body(headers: Headers) -> bool:
 
 
 class JsonDepthLimit:
-    """Pure ASGI middleware: 400 for a JSON body nested deeper than ``max_depth``."""
+    """Pure ASGI middleware: 400 for a JSON body nested deeper than ``max_depth``.
+
+    The body is read when the app first asks for it, never before: a request the app answers
+    without reading (404, 405, 401 from a route) costs no body read here either.
+    """
 
     def __init__(self, app: ASGIApp, *, max_depth: int = MAX_JSON_DEPTH) -> None:
         self.app = app
@@ -102,18 +107,59 @@ class JsonDepthLimit:
         if headers is None or not has_body(headers) or not is_json(headers.get("content-type")):
             await self.app(scope, receive, send)
             return
+        await _Checked(self.app, self.max_depth).run(scope, receive, send)
+
+
+class _Checked:
+    """One request whose JSON body is read whole and checked on the app's first ``receive``."""
+
+    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+        self.pending: deque[Message] | None = None  # the messages read, not yet handed on
+        self.started = False  # the app began its answer
+        self.answered = False  # we sent the 400
+
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def checked_receive() -> Message:
+            if self.answered:
+                raise too_deep("body")
+            if self.pending is None:
+                self.pending = await self._read(receive)
+                if nests_deeper(b"".join(m.get("body", b"") for m in self.pending), self.max_depth):
+                    await self._refuse(scope, send)
+            return self.pending.popleft() if self.pending else await receive()
+
+        async def guarded_send(message: Message) -> None:
+            if self.answered:
+                return  # the 400 is the answer; drop the app's reaction to the refused body
+            if message["type"] == "http.response.start":
+                self.started = True
+            await send(message)
+
+        try:
+            await self.app(scope, checked_receive, guarded_send)
+        except Exception as exc:
+            if not self.answered:
+                raise
+            log.debug("http.json_depth_app_stopped", error_type=type(exc).__name__)
+
+    @staticmethod
+    async def _read(receive: Receive) -> deque[Message]:
         messages: deque[Message] = deque()
         while True:
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request" or not message.get("more_body", False):
-                break
-        if nests_deeper(b"".join(m.get("body", b"") for m in messages), self.max_depth):
-            log.info("http.json_too_deep", path=scope.get("path"))
-            await error_response(too_deep("body"))(scope, receive, send)
-            return
+                return messages
 
-        async def replay() -> Message:
-            return messages.popleft() if messages else await receive()
+    async def _refuse(self, scope: Scope, send: Send) -> NoReturn:
+        log.info("http.json_too_deep", path=scope.get("path"))
+        if not self.started:
+            self.answered = True
+            await error_response(too_deep("body"))(scope, _no_body, send)
+        raise too_deep("body")
 
-        await self.app(scope, replay, send)
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}

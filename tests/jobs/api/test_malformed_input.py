@@ -13,13 +13,15 @@ import base64
 import json
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobs.api.json_depth import MAX_JSON_DEPTH, loads, nests_deeper
+from jobs.api.json_depth import MAX_JSON_DEPTH, JsonDepthLimit, loads, nests_deeper
 from jobs.errors import InvalidRequest
 from jobs.store.listing import decode_cursor, encode_cursor
 from tests.jobs.api.conftest import K1
@@ -177,3 +179,52 @@ def test_any_cursor_decodes_to_a_listing_position_or_invalid_request(cursor: str
             score, last_id = position
             assert type(score) is int and 0 <= score <= 2**53 and isinstance(last_id, str)
     assert set(fields) <= {"cursor"}
+
+
+def run_checked(app: ASGIApp, body: bytes, reads: list[int]) -> list[Message]:
+    """``app`` behind JsonDepthLimit, for one JSON POST of ``body``; the messages sent."""
+    sent: list[Message] = []
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/x",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+    }
+
+    async def receive() -> Message:
+        reads[0] += 1
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    anyio.run(JsonDepthLimit(app), scope, receive, send)
+    return sent
+
+
+def test_the_body_is_only_read_when_the_app_reads_it() -> None:
+    async def answers_without_reading(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 405, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    reads = [0]
+    sent = run_checked(answers_without_reading, DEEP.encode(), reads)
+    assert reads == [0] and sent[0]["status"] == 405
+
+
+def test_a_deep_body_is_refused_on_the_first_read_and_the_app_s_answer_dropped() -> None:
+    async def reads_then_answers(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await receive()
+        except InvalidRequest:
+            await send({"type": "http.response.start", "status": 500, "headers": []})  # dropped
+            await send({"type": "http.response.body", "body": b"app says no"})
+            raise
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    reads = [0]
+    sent = run_checked(reads_then_answers, DEEP.encode(), reads)
+    assert reads == [1] and [m.get("status") for m in sent] == [400, None]
+    assert json.loads(sent[1]["body"])["error"] == "invalid_request"
+    assert [m.get("status") for m in run_checked(reads_then_answers, b'{"a": [1]}', [0])] == [200, None]
