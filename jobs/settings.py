@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=0, le=65535)
     rate_limit_per_second: float = Field(50.0, ge=0, description="per API key; 0 disables")
     rate_limit_burst: int = Field(100, ge=1)
+    # failed authentications (wrong API key, dashboard login) per client address; 0 disables.
+    # Once spent, every attempt from the address is refused until a token is back.
+    auth_failure_per_second: float = Field(0.2, ge=0, description="per client address; 0 disables")
+    auth_failure_burst: int = Field(20, ge=1)
+    # proxies whose X-Forwarded-For names the client (comma-separated addresses/networks, "*" any):
+    # the per-address limits above must see the caller, not the proxy in front of the API
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     max_json_bytes: int = Field(1024 * 1024, gt=0, description="largest JSON request body")
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"

@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
 
 from jobs import __version__
+from jobs.api.auth import ApiKeyGate
 from jobs.api.body_limit import BodyLimit, body_limits
 from jobs.api.context import ApiContext
 from jobs.api.errors import install_error_handlers
+from jobs.api.json_depth import JsonDepthLimit
 from jobs.api.openapi import install_openapi
 from jobs.api.ratelimit import RateLimitHeaders
 from jobs.api.request_metrics import RequestMetrics
@@ -65,10 +67,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(dashboard.router)
-    app.add_middleware(RateLimitHeaders)
-    limits = body_limits(settings)  # added last = outermost: checked before anything reads the body
+    # added first = innermost. Outermost to innermost: metrics, X-RateLimit-* headers, the API
+    # key gate (401/429 from the headers), body size (413), JSON depth (400), the routes.
+    app.add_middleware(JsonDepthLimit)  # buffers JSON bodies, so inside the body size limit
+    limits = body_limits(settings)
     app.add_middleware(
         BodyLimit, max_upload_bytes=limits["max_upload_bytes"], max_json_bytes=limits["max_json_bytes"]
     )
-    app.add_middleware(RequestMetrics)  # reads no body; outermost so 413/429 answers are counted too
+    app.add_middleware(ApiKeyGate)  # before anything reads the body: strangers cost no body read
+    app.add_middleware(RateLimitHeaders)  # outside the gate, so its 429s carry the headers too
+    app.add_middleware(RequestMetrics)  # reads no body; outermost so 401/413/429 answers are counted too
     return app

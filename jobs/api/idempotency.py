@@ -23,7 +23,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
-from jobs.api.auth import account_for, key_from_headers
+from jobs.api.auth import authenticate
 from jobs.api.errors import error_response
 from jobs.constants import idempotency_key
 from jobs.errors import Conflict, InvalidRequest
@@ -54,7 +54,7 @@ async def fingerprint(request: Request) -> str:
         body = await request.body()
         try:
             digest.update(json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode())
-        except ValueError:
+        except (ValueError, RecursionError):  # too deep is refused by JsonDepthLimit first
             digest.update(body)
     else:  # a raw body (an image): its hash, which the upload reuses as the original's checksum
         digest.update(f"{content_type}\n{await body_sha256(request)}".encode())
@@ -69,13 +69,6 @@ async def body_sha256(request: Request) -> str:
     return cached
 
 
-def _account(request: Request) -> str | None:
-    key = key_from_headers(request)
-    if not key:
-        return None
-    return account_for(key, request.app.state.settings.api_keys)
-
-
 def _stored(response: Response) -> str:
     headers = {k: v for k, v in response.headers.items() if k in REPLAYED_HEADERS}
     body = bytes(response.body).decode("utf-8", errors="replace")
@@ -88,9 +81,10 @@ class IdempotentRoute(APIRoute):
 
         async def idempotent(request: Request) -> Response:
             key = request.headers.get(HEADER)
-            account = _account(request) if key is not None and request.method == "POST" else None
-            if key is None or account is None:
-                return await handler(request)  # no key, or not authenticated: the handler answers
+            if key is None or request.method != "POST":
+                return await handler(request)
+            # a replay is a request like any other: admitted and rate limited before it is answered
+            account = await authenticate(request)
             try:
                 return await _run(request, handler, account, key)
             except (Conflict, InvalidRequest) as exc:

@@ -1,24 +1,37 @@
-"""Rate limiting per API key: an atomic token bucket in Redis (429 + ``Retry-After``).
+"""Rate limiting: atomic token buckets in Redis, shared by every API process (429 + ``Retry-After``).
 
-Each key has a bucket of ``DARKROOM_RATE_LIMIT_BURST`` tokens refilled at
-``DARKROOM_RATE_LIMIT_PER_SECOND`` tokens/s; a request takes one token or is refused with
-429 ``rate_limited`` and ``Retry-After`` (whole seconds until a token is back).
-``RATE_LIMIT_PER_SECOND=0`` disables the limiter (no Redis call at all).
+Three kinds of bucket, all spent by :mod:`jobs.api.auth` from the request's headers, before
+any body byte is read:
 
-The bucket lives in ``darkroom:ratelimit:{sha256(key)[:16]}`` (the key itself is never
-stored) and is updated by one Lua script using Redis' own clock (``TIME``), so API
-processes with skewed clocks share one exact budget and concurrent requests never exceed
-the burst. Idle buckets expire once they would be full again. Redis down → 503.
+* **per API key** — ``DARKROOM_RATE_LIMIT_BURST`` tokens refilled at
+  ``DARKROOM_RATE_LIMIT_PER_SECOND``/s; each request takes one;
+* **per client address, without a key** — the same allowance, so anonymous callers are
+  limited too;
+* **failed authentications per client address** — ``DARKROOM_AUTH_FAILURE_BURST`` refilled
+  at ``DARKROOM_AUTH_FAILURE_PER_SECOND``/s; a wrong API key or dashboard login takes one.
+  While it is empty every attempt from that address is refused with 429 *before its key
+  is checked*, right ones included: otherwise a guess that hits would still answer 200 and
+  guessing would go on at wire speed.
+
+An address is the peer uvicorn reports (``--forwarded-allow-ips`` decides whether
+``X-Forwarded-For`` is believed); IPv6 addresses count by their /64.
+A rate of 0 disables a kind (no Redis call at all). Buckets are named by a hash of the key
+(``darkroom:ratelimit:{sha256(key)[:16]}``, the key itself is never stored) or by the
+address, and updated by one Lua script using Redis' own clock (``TIME``), so API processes
+with skewed clocks share one exact budget and concurrent requests never exceed the burst.
+Idle buckets expire once they would be full again. Redis down → 503.
 
 :class:`RateLimitHeaders` adds ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` to every
-answer of a request that went through the limiter (429s included).
+answer of a request that went through the key's limiter (429s included).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
 import structlog
@@ -34,35 +47,51 @@ from jobs.store.errors import redis_errors
 log = structlog.get_logger(__name__)
 
 STATE_KEY: Final = "rate_limit"
+KEY_BUCKET: Final = "requests per API key"
 
-# KEYS[1] bucket hash {tokens, ts}; ARGV: rate (tokens/s), burst, cost.
-# Returns {allowed 0|1, tokens left, seconds until `cost` tokens are available} (floats as strings).
+# KEYS: bucket hashes {tokens, ts}; ARGV: rate (tokens/s), burst, need, cost — four per bucket.
+# All or nothing: when every bucket holds `need` tokens, each gives `cost` (a peek costs 0);
+# otherwise none is spent. A bucket that is full again is deleted (a missing one is full), so
+# peeking at an untouched bucket (every valid key's request does) writes nothing.
+# Returns {allowed 0|1, then per bucket: tokens left, seconds until `need` tokens are back}.
 BUCKET_SCRIPT: Final = """
 if redis.replicate_commands then redis.replicate_commands() end
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = burst
-  ts = now
+local tokens = {}
+local existed = {}
+local allowed = 1
+for i = 1, #KEYS do
+  local rate = tonumber(ARGV[4 * i - 3])
+  local burst = tonumber(ARGV[4 * i - 2])
+  local state = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
+  local left = tonumber(state[1])
+  local ts = tonumber(state[2])
+  existed[i] = left ~= nil
+  if left == nil or ts == nil then
+    left = burst
+    ts = now
+  end
+  tokens[i] = math.min(burst, left + math.max(0, now - ts) * rate)
+  if tokens[i] < tonumber(ARGV[4 * i - 1]) then allowed = 0 end
 end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-local allowed = 0
-local wait = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  wait = (cost - tokens) / rate
+local out = {allowed}
+for i = 1, #KEYS do
+  local rate = tonumber(ARGV[4 * i - 3])
+  local burst = tonumber(ARGV[4 * i - 2])
+  local need = tonumber(ARGV[4 * i - 1])
+  local left = tokens[i]
+  if allowed == 1 then left = left - tonumber(ARGV[4 * i]) end
+  if left >= burst then
+    if existed[i] then redis.call('DEL', KEYS[i]) end
+  else
+    redis.call('HSET', KEYS[i], 'tokens', string.format('%.6f', left), 'ts', string.format('%.6f', now))
+    redis.call('PEXPIRE', KEYS[i], math.ceil((burst - left) / rate * 1000) + 1000)
+  end
+  out[#out + 1] = string.format('%.6f', left)
+  out[#out + 1] = string.format('%.6f', math.max(0, need - left) / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, string.format('%.6f', tokens), string.format('%.6f', wait)}
+return out
 """
 
 
@@ -84,6 +113,22 @@ class RateDecision:
     retry_after: float  # seconds until the next token (0 when allowed)
 
 
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One token bucket in Redis, and what one request asks of it."""
+
+    key: str
+    rate: float  # tokens per second (> 0)
+    burst: int
+    what: str  # for the 429 message: "requests per API key"
+    need: int = 1  # tokens that must be there
+    cost: int = 1  # tokens spent when every bucket of the call has what it needs
+
+    def peek(self) -> Bucket:
+        """Ask that a token be there, spend none."""
+        return replace(self, cost=0)
+
+
 def key_id(api_key: str) -> str:
     """A short, non-reversible id of an API key (bucket name, logs)."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
@@ -93,16 +138,77 @@ def bucket_key(api_key: str) -> str:
     return f"{NAMESPACE}:ratelimit:{key_id(api_key)}"
 
 
+def client_id(host: str) -> str:
+    """Whose budget an address spends: the address, or its /64 for IPv6 (one host gets a
+    whole /64, so per-address buckets would be free to multiply)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # "testclient", a unix socket: one budget for the lot
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def key_bucket(settings: Settings, api_key: str) -> Bucket | None:
+    """A key's request budget (``RATE_LIMIT_*``); None when rate limiting is off."""
+    rate, burst = settings.rate_limit_per_second, settings.rate_limit_burst
+    return Bucket(bucket_key(api_key), rate, burst, KEY_BUCKET) if rate > 0 else None
+
+
+def address_bucket(settings: Settings, client: str) -> Bucket | None:
+    """The same budget for requests without a key, per client address."""
+    rate, burst = settings.rate_limit_per_second, settings.rate_limit_burst
+    key = f"{NAMESPACE}:ratelimit:addr:{client_id(client)}"
+    return Bucket(key, rate, burst, "requests without an API key per address") if rate > 0 else None
+
+
+def auth_failure_bucket(settings: Settings, client: str) -> Bucket | None:
+    """Failed authentications per client address (``AUTH_FAILURE_*``); None when off."""
+    rate, burst = settings.auth_failure_per_second, settings.auth_failure_burst
+    key = f"{NAMESPACE}:ratelimit:authfail:{client_id(client)}"
+    return Bucket(key, rate, burst, "failed authentications per address") if rate > 0 else None
+
+
+async def take_tokens(redis: Redis, buckets: Sequence[Bucket]) -> list[RateDecision]:
+    """One atomic call: every bucket gives its cost, or (one lacks tokens) none does."""
+    script = redis.register_script(BUCKET_SCRIPT)
+    args: list[Any] = []
+    for bucket in buckets:
+        args += [repr(float(bucket.rate)), bucket.burst, bucket.need, bucket.cost]
+    with redis_errors():
+        allowed, *rest = await script(keys=[b.key for b in buckets], args=args)
+    return [
+        RateDecision(
+            allowed=bool(int(allowed)),
+            limit=bucket.burst,
+            remaining=max(0, math.floor(float(rest[2 * i]))),
+            retry_after=float(rest[2 * i + 1]) if not int(allowed) else 0.0,
+        )
+        for i, bucket in enumerate(buckets)
+    ]
+
+
 async def take_token(redis: Redis, api_key: str, *, rate: float, burst: int) -> RateDecision:
     """Take one token from ``api_key``'s bucket, atomically (Redis errors → BrokerUnavailable)."""
-    script = redis.register_script(BUCKET_SCRIPT)
-    with redis_errors():
-        allowed, tokens, wait = await script(keys=[bucket_key(api_key)], args=[repr(rate), burst, 1])
-    return RateDecision(
-        allowed=bool(int(allowed)),
-        limit=burst,
-        remaining=max(0, math.floor(float(tokens))),
-        retry_after=float(wait),
+    bucket = Bucket(bucket_key(api_key), rate, burst, KEY_BUCKET)
+    return (await take_tokens(redis, [bucket]))[0]
+
+
+def refusal(buckets: Sequence[Bucket], decisions: Sequence[RateDecision], **context: Any) -> RateLimited:
+    """The 429 for a refused call, naming the first bucket that lacked tokens (and logged)."""
+    bucket, decision = next(
+        ((b, d) for b, d in zip(buckets, decisions, strict=True) if d.retry_after > 0),
+        (buckets[0], decisions[0]),
+    )
+    retry_after = max(1, math.ceil(decision.retry_after))
+    log.info("http.rate_limited", limit=bucket.what, retry_after=retry_after, **context)
+    return RateLimited(
+        f"Rate limit exceeded ({bucket.what}: {bucket.rate:g}/s, burst {bucket.burst}); "
+        f"retry in {retry_after} s.",
+        retry_after=retry_after,
     )
 
 
@@ -114,19 +220,14 @@ async def enforce_rate_limit(
     Call it after the key is authenticated. Pass ``request`` to get the ``X-RateLimit-*``
     headers (via :class:`RateLimitHeaders`). Returns ``None`` when rate limiting is off.
     """
-    rate, burst = ctx.settings.rate_limit_per_second, ctx.settings.rate_limit_burst
-    if rate <= 0:
+    bucket = key_bucket(ctx.settings, key)
+    if bucket is None:
         return None
-    decision = await take_token(ctx.redis, key, rate=rate, burst=burst)
+    decision = (await take_tokens(ctx.redis, [bucket]))[0]
     if request is not None:
         setattr(request.state, STATE_KEY, decision)
     if not decision.allowed:
-        retry_after = max(1, math.ceil(decision.retry_after))
-        log.info("http.rate_limited", key_id=key_id(key), retry_after=retry_after)
-        raise RateLimited(
-            f"Rate limit exceeded ({rate:g} requests/s, burst {burst}); retry in {retry_after} s.",
-            retry_after=retry_after,
-        )
+        raise refusal([bucket], [decision], key_id=key_id(key))
     return decision
 
 

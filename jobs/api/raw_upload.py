@@ -22,8 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jobs.api.auth import authenticate, key_from_headers
-from jobs.api.context import get_ctx
+from jobs.api.auth import authenticate
 from jobs.api.schemas import FORM_BOOLEAN, OPTIONAL_DATETIME_FIELD
 from jobs.intake import UploadOptions
 from jobs.models import MAX_NAME_CHARS
@@ -114,7 +113,7 @@ class RawBodyRoute(APIRoute):
         async def dispatch(request: Request) -> Response:
             if not is_raw_body(request.headers.get("content-type", "")):
                 return await form_handler(request)
-            account = await authenticate(request, get_ctx(request), key_from_headers(request))
+            account = await authenticate(request)
             return await self.raw_handler(request, account)
 
         return dispatch

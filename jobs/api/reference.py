@@ -18,6 +18,12 @@ Generated from `/openapi.json` by `python -m jobs.api.reference` — do not edit
 Authenticate with `x-api-key: KEY` or `Authorization: Bearer KEY`. Every POST accepts an
 `Idempotency-Key` header (same key + same request → same answer for 24 h; another request → 409).
 Errors are `{"status", "error", "message", "field"?}`.
+
+A missing or wrong key is answered 401 from the headers, before the body is read. Rate
+limits (429 + `Retry-After`): per API key (idempotent replays count), per client address for
+requests without a key, and per client address for failed authentications — once those are
+spent, every key from that address is refused until `Retry-After`, right ones included.
+JSON bodies nest at most 32 levels (deeper: 400).
 """
 
 

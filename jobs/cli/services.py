@@ -27,6 +27,7 @@ def serve_api(settings: Settings) -> int:
     config = uvicorn.Config(
         create_app(settings), host=settings.http_host, port=settings.http_port,
         log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )  # fmt: skip
     config.load()  # the app and uvicorn's protocol classes, imported before the collector is tuned
     tune_gc()

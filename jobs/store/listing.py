@@ -13,7 +13,9 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from jobs.constants import account_images_key, account_names_key
 from jobs.errors import InvalidRequest
@@ -48,22 +50,36 @@ def encode_cursor(sort: str, position: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Scores are created_at in epoch milliseconds (exact in a double); ids and names are short.
+Score = Annotated[int, Field(strict=True, ge=0, le=2**53)]
+ScorePosition = tuple[Score, Annotated[str, Field(max_length=128)]]
+NamePosition = Annotated[str, Field(max_length=1024)]
+
+
+class _Cursor(BaseModel):
+    """What a cursor decodes to: the sort it belongs to and the last position returned."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    s: Sort
+    p: ScorePosition | NamePosition
+
+
+CURSOR: TypeAdapter[_Cursor] = TypeAdapter(_Cursor)
+
+
 def decode_cursor(cursor: str, sort: str) -> Any:
+    """The position a cursor of ``sort`` names; InvalidRequest for anything it could not have
+    been (another sort's, edited, random): only the listing's own shapes reach Redis."""
     try:
-        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if body["s"] != sort:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body = CURSOR.validate_json(raw)
+        by_name = sort.lstrip("-") == "name"
+        if body.s != sort or isinstance(body.p, str) != by_name:
             raise ValueError("cursor belongs to another sort order")
-        position = body["p"]
-        valid = (
-            isinstance(position, str)
-            if sort.lstrip("-") == "name"
-            else isinstance(position, list) and len(position) == 2 and isinstance(position[1], str)
-        )
-        if not valid:
-            raise ValueError("malformed position")
-        return position
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, binascii.Error) as exc:  # pydantic's ValidationError is a ValueError
         raise InvalidRequest("cursor is invalid for this listing.", field="cursor") from exc
+    return body.p if by_name else list(body.p)
 
 
 async def _after_score(store: ImageStore, key: str, position: Any, desc: bool, n: int) -> list[Any]:

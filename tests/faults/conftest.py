@@ -35,6 +35,7 @@ FAST_RECOVERY: dict[str, Any] = {
     "retry_max_backoff_ms": 2000,  # 12 retries span > 15 s: a 10 s outage is ridden out
     "rate_limit_per_second": 10_000.0,  # the limiter still runs (and needs Redis), never limits
     "rate_limit_burst": 10_000,
+    "auth_failure_burst": 10_000,  # the failure throttle runs too; test_access sends many wrong keys
     "metrics_port": 0,
     "worker_heartbeat_interval": 1.0,
 }

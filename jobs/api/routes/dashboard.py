@@ -6,13 +6,14 @@ Access and roles are described in :mod:`jobs.api.dashboard_auth`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from jobs.api.auth import Ctx
+from jobs.api.auth import Ctx, check_attempt, client_host
 from jobs.api.dashboard_auth import (
     COOKIE,
     SESSION_TTL_S,
@@ -25,7 +26,7 @@ from jobs.api.dashboard_auth import (
 )
 from jobs.api.dashboard_view import DashboardData, render_dashboard, render_login
 from jobs.constants import CONTENT_TYPES, Queue, master_key, size_key
-from jobs.errors import NotFound
+from jobs.errors import NotFound, RateLimited
 from jobs.ids import is_image_id
 from jobs.ops.dead_letters import DeadLetter, Replayer, list_dead
 from jobs.ops.images import oldest_processing, recent_accounts, recent_failures, recent_images
@@ -72,11 +73,24 @@ def _signed_in(request: Request, ctx: Ctx, viewer: Viewer) -> RedirectResponse:
     return response
 
 
+async def login_throttled(request: Request, ctx: Ctx, viewer: Viewer | None) -> Response | None:
+    """429 while this address's failed logins are spent (right keys too); a failure spends one."""
+    try:
+        await check_attempt(ctx, client_host(request.scope), succeeded=viewer is not None)
+    except RateLimited as exc:
+        page = _html(render_login(f"Too many failed sign-ins; retry in {exc.retry_after} s."), 429)
+        page.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return page
+    return None
+
+
 @router.get("/login")
 async def login_page(request: Request, ctx: Ctx, token: str | None = None) -> Response:
     """The sign-in form, or a login link from ``darkroom dashboard-link`` (``?token=``)."""
     if token is not None:
         viewer = verify(ctx.settings, token, use="login")
+        if refused := await login_throttled(request, ctx, viewer):
+            return refused
         if viewer is None:
             return _html(render_login("This login link is invalid or has expired."), 401)
         return _signed_in(request, ctx, viewer)
@@ -86,6 +100,8 @@ async def login_page(request: Request, ctx: Ctx, token: str | None = None) -> Re
 @router.post("/login")
 async def login(request: Request, ctx: Ctx, key: Annotated[str, Form(max_length=512)]) -> Response:
     viewer = login_with_key(ctx.settings, key.strip())
+    if refused := await login_throttled(request, ctx, viewer):
+        return refused
     if viewer is None:
         return _html(render_login("That key is not valid."), 401)
     return _signed_in(request, ctx, viewer)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
-from jobs.api import raw_upload
+from jobs.api import json_depth, raw_upload
 from jobs.api.auth import Account, Ctx
 from jobs.api.context import get_ctx
 from jobs.api.idempotency import IdempotentRoute, body_sha256
@@ -66,8 +66,8 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        value = json_depth.loads(raw, "metadata")
+    except InvalidRequest as exc:
         raise InvalidRequest("metadata must be a JSON object.", field="metadata") from exc
     if not isinstance(value, dict):
         raise InvalidRequest("metadata must be a JSON object.", field="metadata")
@@ -168,7 +168,9 @@ async def list_account_images(
     ctx: Ctx,
     account: Account,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="The `next_cursor` of the previous page, as is.")
+    ] = None,
     sort: Annotated[
         str, Query(pattern="^-?(created_at|name)$", description=", ".join(SORTS))
     ] = "-created_at",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import redis
 from fastapi.testclient import TestClient
 
+from jobs.api import create_app
 from jobs.api.idempotency import TTL_S
 from jobs.constants import Queue
 from jobs.payloads import TransformJob
@@ -108,3 +110,19 @@ def test_without_a_key_every_post_runs(api: TestClient, settings: Settings) -> N
     for _ in range(2):
         api.post("/v1/images", headers=K1, json={"url": "https://example.com/a.jpg"})
     assert queued(settings) == 2
+
+
+def test_a_replay_spends_a_rate_limit_token(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(rate_limit_per_second=0.001, rate_limit_burst=3)
+    headers = K1 | {"Idempotency-Key": "once"}
+    body = {"url": "https://example.com/a.jpg"}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as api:
+        first = api.post("/v1/images", headers=headers, json=body)
+        again = api.post("/v1/images", headers=headers, json=body)
+        assert first.status_code == again.status_code == 202
+        assert again.headers["idempotent-replayed"] == "true"
+        assert [first.headers["x-ratelimit-remaining"], again.headers["x-ratelimit-remaining"]] == ["2", "1"]
+        assert api.get("/v1/images", headers=K1).status_code == 200  # the last token
+        refused = api.post("/v1/images", headers=headers, json=body)  # a replay, but no token left
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
+    assert "idempotent-replayed" not in refused.headers and int(refused.headers["retry-after"]) >= 1

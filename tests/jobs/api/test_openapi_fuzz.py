@@ -8,20 +8,27 @@ request is sent as generated (its random ids mostly answer 404) and, when its id
 generated valid, once more naming the seeded resources, so the success answers (Image
 bodies, downloads, purge status) are checked against the schema too. The server must never
 answer 5xx, and every answer must match the documented status codes, content types,
-headers and schemas.
+headers and schemas. Input no schema describes is sent too: JSON nested far past any
+parser's recursion limit to every operation with a JSON body (with and without an
+``Idempotency-Key``), and fuzzed list cursors (edited, NaN, wrong types, random bytes).
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import checks
 from schemathesis.core.parameters import ParameterLocation
 
@@ -102,7 +109,9 @@ def live(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Liv
     No worker consumes the upload queue: what the fuzzer uploads (or asks to fetch) is never
     processed, so no generated URL is ever fetched.
     """
-    stack_settings = with_free_http_port(make_settings(rate_limit_per_second=0))
+    # ignored_auth probes every operation with wrong keys from one address: the failure
+    # throttle runs but never limits here (tests/jobs/api/test_auth_gate.py covers it)
+    stack_settings = with_free_http_port(make_settings(rate_limit_per_second=0, auth_failure_burst=10**6))
     with ExitStack() as stack:
         source_url = stack.enter_context(static_source(SOURCE_JPEG, "/origin.jpg")).url
         stack.callback(start_worker(stack_settings, tmp_path, "--queues", "publish").stop)
@@ -218,3 +227,71 @@ def test_every_v1_operation_answers_success_as_documented(live: Live) -> None:
         if path.endswith("/download"):
             assert response.headers["content-type"] == ["image/jpeg"]
             assert response.content[:2] == b"\xff\xd8"
+
+
+RESPONSE_CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000  # 200 kB, far past Python's recursion limit
+
+
+def json_operations(live: Live) -> list[tuple[str, str]]:
+    paths = live.schema.raw_schema["paths"]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method, op in operations.items()
+        if JSON in op.get("requestBody", {}).get("content", {})
+    ]
+
+
+def test_deeply_nested_json_is_a_400_on_every_json_operation(live: Live) -> None:
+    operations = json_operations(live)
+    assert len(operations) >= 5, operations
+    ids = live.ids_for("POST", "")
+    for (method, path), extra in itertools.product(operations, ({}, {"Idempotency-Key": "deep"})):
+        in_path = {k: v for k, v in ids.items() if "{" + k + "}" in path}
+        case = live.schema[path][method].Case(path_parameters=in_path)
+        response = httpx.request(
+            method,
+            live.base_url + case.formatted_path,
+            content=DEEP_JSON,
+            headers=AUTH | extra | {"Content-Type": JSON},
+            timeout=30,
+        )
+        case.validate_response(response, checks=RESPONSE_CHECKS)
+        assert response.status_code == 400, (method, path, response.text)
+        assert response.json()["error"] == "invalid_request"
+
+
+def cursors() -> st.SearchStrategy[str]:
+    """Cursors a client could send: edited ones, wrong types, NaN, random bytes and text."""
+    scalars = st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+    position = values | st.tuples(values, st.text(max_size=8))
+    body = st.fixed_dictionaries({"s": st.sampled_from(["-created_at", "name", "x"]), "p": position})
+
+    def encode(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return st.one_of(
+        body.map(lambda b: encode(json.dumps(b).encode())),
+        st.binary(max_size=64).map(encode),
+        st.text(max_size=64),
+    )
+
+
+def test_fuzzed_cursors_never_answer_5xx(live: Live) -> None:
+    operation = live.schema["/v1/images"]["GET"]
+
+    @given(cursor=cursors(), sort=st.sampled_from(["-created_at", "name", "created_at", "-name"]))
+    @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    def one(cursor: str, sort: str) -> None:
+        response = live.call(operation.Case(query={"cursor": cursor, "sort": sort, "limit": 1}))
+        assert response.status_code in (200, 400), (cursor, response.text)
+
+    one()

@@ -16,7 +16,15 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
 from jobs.api.errors import install_error_handlers
-from jobs.api.ratelimit import RateDecision, RateLimitHeaders, bucket_key, enforce_rate_limit
+from jobs.api.ratelimit import (
+    Bucket,
+    RateDecision,
+    RateLimitHeaders,
+    bucket_key,
+    enforce_rate_limit,
+    refusal,
+    take_tokens,
+)
 from jobs.errors import BrokerUnavailable, RateLimited
 from jobs.settings import Settings
 from tests.support.servers import free_port
@@ -157,3 +165,30 @@ def test_redis_down_is_a_503_not_a_500(make_settings: Callable[..., Settings]) -
         answer = api.get("/ping", headers={"x-api-key": "k1"})
     assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
     assert "x-ratelimit-limit" not in answer.headers
+
+
+def test_several_buckets_are_all_or_nothing_and_a_peek_writes_nothing(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    gate = Bucket("darkroom:ratelimit:test-gate", 0.001, 1, "gate")
+    own = Bucket("darkroom:ratelimit:test-own", 0.001, 5, "own")
+
+    async def run() -> list[list[RateDecision]]:
+        client = Redis.from_url(settings.redis_url)
+        try:
+            peeked = await take_tokens(client, [gate.peek(), own])  # gate untouched: stays absent
+            assert await client.exists(gate.key) == 0
+            spent = await take_tokens(client, [gate])  # the gate's only token
+            refused = await take_tokens(client, [gate.peek(), own])  # so `own` must not pay either
+            return [peeked, spent, refused]
+        finally:
+            await client.aclose()
+
+    peeked, spent, refused = asyncio.run(run())
+    assert [d.allowed for d in peeked] == [True, True] and peeked[1].remaining == 4
+    assert spent[0].allowed and spent[0].remaining == 0
+    assert [d.allowed for d in refused] == [False, False]
+    assert refused[0].retry_after > 0 and refused[1].retry_after == 0 and refused[1].remaining == 4
+    exc = refusal([gate.peek(), own], refused)
+    assert exc.retry_after >= 1 and "gate" in exc.message
