@@ -12,6 +12,7 @@ from jobs import __version__
 from jobs.api.auth import ApiKeyGate
 from jobs.api.body_limit import BodyLimit, body_limits
 from jobs.api.context import ApiContext
+from jobs.api.dashboard_gate import DashboardSessionGate
 from jobs.api.errors import install_error_handlers
 from jobs.api.json_depth import JsonDepthLimit
 from jobs.api.openapi import install_openapi
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         BodyLimit, max_upload_bytes=limits["max_upload_bytes"], max_json_bytes=limits["max_json_bytes"]
     )
     app.add_middleware(ApiKeyGate)  # before anything reads the body: strangers cost no body read
+    app.add_middleware(DashboardSessionGate)  # the same for the dashboard's forms (session cookie)
     app.add_middleware(RateLimitHeaders)  # outside the gate, so its 429s carry the headers too
     app.add_middleware(RequestMetrics)  # reads no body; outermost so 401/413/429 answers are counted too
     return app

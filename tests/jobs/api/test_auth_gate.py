@@ -142,3 +142,27 @@ def test_an_address_is_its_ipv6_64_or_its_ipv4() -> None:
     assert client_id("2001:db8:0:1::1") != client_id("2001:db8::1")
     assert client_id("::ffff:198.51.100.9") == client_id("198.51.100.9") == "198.51.100.9"
     assert client_id("testclient") == "testclient"
+
+
+def read_status(sock: socket.socket) -> int:
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before an answer: {data!r}"
+        data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/dashboard/requeue", 401), ("/dashboard/logout", 303)])
+@pytest.mark.parametrize("cookie", [b"", b"Cookie: darkroom_dashboard=v1.forged.token\r\n"])
+def test_a_dashboard_form_without_a_session_is_answered_before_its_body_is_sent(
+    make_settings: Callable[..., Settings], path: str, expected: int, cookie: bytes
+) -> None:
+    settings = make_settings(max_json_bytes=2 * DECLARED, admin_key="admin-key")
+    with (
+        serve(create_app(settings), lifespan="on") as port,
+        socket.create_connection(("127.0.0.1", port), timeout=60) as sock,
+    ):
+        sock.sendall(partial_request(path, b"application/x-www-form-urlencoded", cookie))
+        # 64 KiB of a 10 MiB form: an answer now means the form was never read
+        assert read_status(sock) == expected
