@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import redis
 
 from jobs.errors import InvalidRequest, Unavailable
+from jobs.parent_death import exec_dies_with_us
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -57,6 +58,7 @@ def start_private_redis(url: str, workdir: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches `darkroom run` only; it stops Redis last
+        preexec_fn=exec_dies_with_us(),  # SIGTERM if `darkroom run` is killed outright
     )  # fmt: skip
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
