@@ -96,7 +96,6 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
         )
     settings = embedded_settings(base) if base.storage_scheme == "file" else base
     configure_logging(settings, process="run")
-    env = child_env(settings)
     with Supervisor(say=lambda line: err.print(line, markup=False, soft_wrap=True)) as supervisor:
         if not reachable(settings.redis_url):
             if settings.storage_scheme != "file":
@@ -105,6 +104,7 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
             redis_proc = start_private_redis(settings.redis_url, settings.local_storage_root / ".redis")
             supervisor.adopt("redis-server", redis_proc, REDIS_GRACE_S)
             err.print(f"started a private redis-server for {settings.redis_url}")
+        env = child_env(settings)  # after Redis: the children need its final URL
         worker_argv = [
             sys.executable, "-m", "worker", "--processes", str(processes), "--threads", str(threads),
             "--shutdown-timeout", str(WORKER_SHUTDOWN_S),
