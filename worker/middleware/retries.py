@@ -42,6 +42,7 @@ TRACEBACK_LOGGED = "darkroom_traceback_logged"  # message option: this message's
 DRAMATIQ_WORKER_LOGGER = (
     "dramatiq.worker.WorkerThread"  # dramatiq.worker: get_logger(__name__, "WorkerThread")
 )
+# Dramatiq's format string; should a release reword it, tests/worker/test_retry_logging.py fails
 DRAMATIQ_FAILURE_LINE = "Failed to process message %s with unhandled exception."
 
 
