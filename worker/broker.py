@@ -31,6 +31,7 @@ from jobs.errors import DarkroomError
 from jobs.queue import redis_broker
 from jobs.settings import Settings
 from worker.middleware import (
+    DieWithPool,
     DurableRetries,
     FailOnGiveUp,
     Lifecycle,
@@ -56,6 +57,7 @@ def should_retry(max_retries: int) -> Callable[[int, BaseException], bool]:
 def build_broker(settings: Settings) -> RedisBroker:
     middleware = [
         Lifecycle(settings),
+        DieWithPool(),  # worker processes die with the pool's master (Dramatiq #788)
         RequeueOnShutdown(),
         PromptShutdown(),
         CurrentMessage(),

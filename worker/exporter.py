@@ -102,6 +102,9 @@ async def _snapshot(settings: Settings) -> Snapshot:
 
 def serve_metrics() -> int:
     """Fork target: serve the pool's metrics until the pool stops."""
+    from worker.middleware.die_with_pool import die_with_pool_master
+
+    die_with_pool_master()  # a fork process has no broker, hence no after_process_boot
     settings = load_settings()
     configure_logging(settings, process="metrics")
     metrics_dir(settings)

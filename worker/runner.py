@@ -7,7 +7,9 @@
   Dramatiq warn on every job without a Results backend);
 * transient errors and unexpected exceptions propagate, so Dramatiq's Retries middleware
   retries them with backoff; :class:`worker.middleware.outcome.FailOnGiveUp` fails the image
-  when retries run out or the time limit hits;
+  when retries run out or the time limit hits; they are logged there, not here
+  (:class:`worker.middleware.retries.DurableRetries`: one line per attempt, a traceback
+  only for an unexpected exception);
 * a job that fails *because the pool is closing its clients under it* (past the shutdown
   grace period, its message already requeued) is abandoned: its image is not failed and no
   retry is sent, so the requeued copy does the work.
@@ -66,11 +68,8 @@ async def run_job(raw: Any, handler: Handler[P], attempt: int) -> JobResult:
             if ctx.closing:  # our clients were closed under it: the requeued copy does the work
                 log.warning("job.abandoned_at_shutdown", error=str(exc)[:200])
                 return "abandoned"
-            if not isinstance(exc, DarkroomError):
-                raise
-            if exc.transient:
-                log.warning("job.transient_error", error_code=exc.code, error_message=exc.message)
-                raise
+            if not isinstance(exc, DarkroomError) or exc.transient:
+                raise  # DurableRetries logs it, once: one line, or the traceback of a bug
             log.info("job.permanent_error", error_code=exc.code, error_message=exc.message)
             if isinstance(job, ImageJob) and job.owns_image:
                 await fail_with(ctx, job.image_id, job.job_id, exc)

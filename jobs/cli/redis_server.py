@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import redis
 
 from jobs.errors import InvalidRequest, Unavailable
+from jobs.parent_death import exec_dies_with_us
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -84,6 +85,7 @@ def start_private_redis(url: str, workdir: Path, password: str) -> subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches `darkroom run` only; it stops Redis last
+        preexec_fn=exec_dies_with_us(),  # SIGTERM if `darkroom run` is killed outright
     )  # fmt: skip
     assert proc.stdin is not None
     with proc.stdin:

@@ -1,11 +1,14 @@
-"""Long-running services: ``darkroom api`` and ``darkroom run`` (the embedded stack)."""
+"""Long-running services: ``darkroom api`` and ``darkroom run`` (the embedded stack).
+
+``darkroom run`` runs nothing itself: it supervises a private redis-server (if needed), a
+worker pool and the API as children (:mod:`jobs.cli.supervisor`), so a signal to it, or
+any child's death, stops them all.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +18,7 @@ import uvicorn
 from jobs.api import create_app
 from jobs.cli.output import err
 from jobs.cli.redis_server import reachable, start_private_redis, with_password, without_password
+from jobs.cli.supervisor import Supervisor
 from jobs.gc_tuning import tune_gc
 from jobs.logs import configure_logging
 from jobs.malloc import retain_freed_memory
@@ -83,42 +87,39 @@ def banner(settings: Settings) -> str:
     )
 
 
+API_GRACE_S = 15.0  # uvicorn's own graceful shutdown is 10 s (serve_api)
+WORKER_SHUTDOWN_S = 30.0  # the pool's --shutdown-timeout: in-flight jobs finish or are requeued
+WORKER_GRACE_S = WORKER_SHUTDOWN_S + 15.0
+REDIS_GRACE_S = 15.0  # it saves its snapshot on SIGTERM
+
+
 def run_embedded(base: Settings, processes: int, threads: int) -> int:
+    """Redis (if none is reachable), a worker pool and the API, supervised as one unit."""
     if base.storage_scheme != "file":
         err.print(
             "[yellow]darkroom run uses your S3 storage; a private Redis is only started for local storage[/]"
         )
     settings = embedded_settings(base) if base.storage_scheme == "file" else base
     configure_logging(settings, process="run")
-    redis_proc = None
-    if not reachable(settings.redis_url):
-        if settings.storage_scheme != "file":
-            err.print(f"[red]Redis at {without_password(settings.redis_url)} is unreachable.[/]")
-            return 2
-        root = settings.local_storage_root
-        password = urlsplit(settings.redis_url).password or _persistent_secret(root / ".redis-password")
-        redis_proc = start_private_redis(settings.redis_url, root / ".redis", password)
-        settings = settings.model_copy(update={"redis_url": with_password(settings.redis_url, password)})
-        err.print(f"started a private redis-server for {without_password(settings.redis_url)}")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "worker", "--processes", str(processes), "--threads", str(threads)],
-        env=child_env(settings),
-        start_new_session=True,  # stopped explicitly below, before Redis
-    )
-    try:
+    with Supervisor(say=lambda line: err.print(line, markup=False, soft_wrap=True)) as supervisor:
+        if not reachable(settings.redis_url):
+            if settings.storage_scheme != "file":
+                err.print(f"[red]Redis at {without_password(settings.redis_url)} is unreachable.[/]")
+                return 2
+            root = settings.local_storage_root
+            password = urlsplit(settings.redis_url).password or _persistent_secret(root / ".redis-password")
+            redis_proc = start_private_redis(settings.redis_url, root / ".redis", password)
+            supervisor.adopt("redis-server", redis_proc, REDIS_GRACE_S)
+            settings = settings.model_copy(update={"redis_url": with_password(settings.redis_url, password)})
+            err.print(f"started a private redis-server for {without_password(settings.redis_url)}")
+        env = child_env(settings)  # after Redis: the children need its final URL
+        worker_argv = [
+            sys.executable, "-m", "worker", "--processes", str(processes), "--threads", str(threads),
+            "--shutdown-timeout", str(WORKER_SHUTDOWN_S),
+        ]  # fmt: skip
+        supervisor.start("the worker pool", worker_argv, env=env, grace_s=WORKER_GRACE_S)
+        supervisor.start(
+            "the API", [sys.executable, "-m", "jobs.cli.main", "api"], env=env, grace_s=API_GRACE_S
+        )
         err.print(banner(settings))
-        serve_api(settings)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how the embedded stack is meant to stop
-    finally:
-        err.print("stopping the worker pool…")
-        worker.send_signal(signal.SIGTERM)  # the pool master forwards it to its processes once
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)  # master and forked processes alike
-            worker.wait()
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
-    return 0
+        return supervisor.wait()
