@@ -15,8 +15,16 @@ from typing import Any
 from PIL import Image as PILImage
 
 from jobs.operations import Operation
+from worker.imaging.budget import SIZES_BYTES, check_budget, held_bytes
 from worker.imaging.decode import load_frames, open_source
-from worker.imaging.encode import ANIMATED_OUTPUTS, EncodeOptions, default_output_format, encode
+from worker.imaging.edge import imaging_edge
+from worker.imaging.encode import (
+    ANIMATED_OUTPUTS,
+    EncodeOptions,
+    default_output_format,
+    encode,
+    encoding_bytes,
+)
 from worker.imaging.ops import apply_operations, as_operations, output_settings
 from worker.imaging.pool import job_pool
 from worker.imaging.types import Encoded, Limits, Rendition
@@ -42,12 +50,17 @@ def _run(
     ops = as_operations(operations)
     override, options = output_settings(ops)
     src = open_source(data, limits)
-    fmt = override or default_output_format(src.info.format, src.info.has_alpha)
+    source_format = src.info.format
+    fmt = override or default_output_format(source_format, src.info.has_alpha)
     frames = load_frames(src, limits, animated=src.info.animated and fmt in ANIMATED_OUTPUTS)
-    images = apply_operations(frames.images, ops, limits, assets)
-    return _Result(images, frames.durations, frames.loop, fmt, options, src.info.format)
+    del src  # its decoder frame: from here on only the pipeline holds pixels (the budget counts them)
+    images = apply_operations(frames.take(), ops, limits, assets)
+    planned = encoding_bytes(images, fmt) + SIZES_BYTES
+    check_budget(limits.max_memory, held_bytes(images), planned, f"Encoding {len(images)} frame(s) as {fmt}")
+    return _Result(images, frames.durations, frames.loop, fmt, options, source_format)
 
 
+@imaging_edge
 def render(
     data: bytes,
     operations: Sequence[Operation],
@@ -60,6 +73,7 @@ def render(
     return encode(result.images, result.fmt, result.options, durations=result.durations, loop=result.loop)
 
 
+@imaging_edge
 def process_transform(
     data: bytes,
     operations: Sequence[Operation],
