@@ -34,6 +34,7 @@ from worker.middleware import (
     DurableRetries,
     FailOnGiveUp,
     Lifecycle,
+    MemoryBudget,
     Metrics,
     PromptShutdown,
     RequeueOnShutdown,
@@ -56,6 +57,7 @@ def should_retry(max_retries: int) -> Callable[[int, BaseException], bool]:
 def build_broker(settings: Settings) -> RedisBroker:
     middleware = [
         Lifecycle(settings),
+        MemoryBudget(settings.worker_memory_mb * 1024 * 1024),  # its after_* hooks run last
         RequeueOnShutdown(),
         PromptShutdown(),
         CurrentMessage(),

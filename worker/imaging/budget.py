@@ -20,9 +20,6 @@ from jobs.errors import TooLarge
 
 MiB: Final = 1024 * 1024
 WORKING_BYTES: Final = 4  # a working frame (RGB or RGBA) of unknown mode: the worst case
-# The responsive sizes (≤ 1440x1440 each, every one alive until encoded) and a resampling
-# strip: a bound, not a measure, so no size computation is repeated for it.
-SIZES_BYTES: Final = 4 * WORKING_BYTES * 1440 * 1440
 
 
 def pixel_bytes(mode: str) -> int:

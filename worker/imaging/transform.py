@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image as PILImage
 
 from jobs.operations import Operation
-from worker.imaging.budget import SIZES_BYTES, check_budget, held_bytes
+from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import load_frames, open_source
 from worker.imaging.edge import imaging_edge
 from worker.imaging.encode import (
@@ -27,6 +27,7 @@ from worker.imaging.encode import (
 )
 from worker.imaging.ops import apply_operations, as_operations, output_settings
 from worker.imaging.pool import job_pool
+from worker.imaging.sizes import sizes_bytes
 from worker.imaging.types import Encoded, Limits, Rendition
 from worker.imaging.upload import encode_sizes
 
@@ -46,6 +47,8 @@ def _run(
     operations: Sequence[Operation | Mapping[str, Any]],
     limits: Limits,
     assets: Mapping[str, bytes] | None,
+    *,
+    sizes: bool,
 ) -> _Result:
     ops = as_operations(operations)
     override, options = output_settings(ops)
@@ -55,7 +58,7 @@ def _run(
     frames = load_frames(src, limits, animated=src.info.animated and fmt in ANIMATED_OUTPUTS)
     del src  # its decoder frame: from here on only the pipeline holds pixels (the budget counts them)
     images = apply_operations(frames.take(), ops, limits, assets)
-    planned = encoding_bytes(images, fmt) + SIZES_BYTES
+    planned = encoding_bytes(images, fmt) + (sizes_bytes(*images[0].size) if sizes else 0)
     check_budget(limits.max_memory, held_bytes(images), planned, f"Encoding {len(images)} frame(s) as {fmt}")
     return _Result(images, frames.durations, frames.loop, fmt, options, source_format)
 
@@ -69,7 +72,7 @@ def render(
     assets: Mapping[str, bytes] | None = None,
 ) -> Encoded:
     """The transformed image alone (on-demand render URLs, warmup)."""
-    result = _run(data, operations, limits, assets)
+    result = _run(data, operations, limits, assets, sizes=False)
     return encode(result.images, result.fmt, result.options, durations=result.durations, loop=result.loop)
 
 
@@ -88,7 +91,7 @@ def process_transform(
     asset; ``field`` names the operation), ``TooLarge`` (input or result over the limits),
     ``UnsupportedMediaType`` / ``MediaFailed`` (undecodable parent).
     """
-    result = _run(data, operations, limits, assets)
+    result = _run(data, operations, limits, assets, sizes=True)
     first = result.images[0]
     with job_pool(threads) as pool:
         master_future = pool.submit(

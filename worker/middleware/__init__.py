@@ -1,9 +1,19 @@
-"""Darkroom's Dramatiq middleware: lifecycle of the async ctx, job outcome on give-up, metrics."""
+"""Darkroom's Dramatiq middleware: lifecycle of the async ctx, job outcome on give-up, metrics,
+the memory budget."""
 
 from worker.middleware.lifecycle import Lifecycle
+from worker.middleware.memory import MemoryBudget
 from worker.middleware.metrics import Metrics
 from worker.middleware.outcome import FailOnGiveUp
 from worker.middleware.retries import DurableRetries
 from worker.middleware.shutdown import PromptShutdown, RequeueOnShutdown
 
-__all__ = ["DurableRetries", "FailOnGiveUp", "Lifecycle", "Metrics", "PromptShutdown", "RequeueOnShutdown"]
+__all__ = [
+    "DurableRetries",
+    "FailOnGiveUp",
+    "Lifecycle",
+    "MemoryBudget",
+    "Metrics",
+    "PromptShutdown",
+    "RequeueOnShutdown",
+]
