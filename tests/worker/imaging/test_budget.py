@@ -97,13 +97,14 @@ def test_every_same_size_operation_is_checked_before_its_handler_runs(
     [
         ({"op": "pad", "top": 4000, "bottom": 4000, "left": 4000, "right": 4000}, "operations[0].top"),
         ({"op": "rotate", "angle": 45}, "operations[0].angle"),
+        ({"op": "rotate", "angle": 90}, "operations[0].angle"),
         (
             {"op": "resize", "width": 3000, "height": 3000, "fit": "contain", "enlarge": True},
             "operations[0].width",
         ),
     ],
 )
-def test_operations_that_grow_the_image_are_refused_before_allocating(
+def test_operations_that_size_their_output_are_refused_before_allocating(
     op: dict[str, Any], field: str, allocations: list[tuple[int, int]]
 ) -> None:
     frames = [PILImage.new("RGB", (1500, 1500))] * 2  # 18 MB held

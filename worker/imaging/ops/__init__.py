@@ -39,7 +39,7 @@ class Step:
 
 
 STEPS: Final[dict[str, Step]] = {
-    "resize": Step(geometry.resize, sized=True),
+    "resize": Step(geometry.resize, scratch=1, sized=True),  # cover + smart gravity: an RGB copy to analyse
     "crop": Step(geometry.crop, scratch=1),  # output ≤ input; smart gravity analyses an RGB copy
     "rotate": Step(geometry.rotate, scratch=1, sized=True),  # the mode conversion before rotating
     "flip": Step(geometry.flip),

@@ -130,6 +130,7 @@ def rotate(im: PILImage.Image, op: Rotate, ctx: OpContext) -> PILImage.Image:
     if angle == 0:
         return im
     if angle in _QUARTER_TURNS:
+        ctx.check_size(*(im.size if angle == 180 else (im.height, im.width)), "angle")
         return im.transpose(_QUARTER_TURNS[int(angle)])
     rad = math.radians(angle)
     cos, sin = abs(math.cos(rad)), abs(math.sin(rad))
