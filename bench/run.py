@@ -1,4 +1,4 @@
-"""``make bench``: the engine and the system benchmarks, written to ``bench/RESULTS.md``.
+"""``make bench``: the engine, system and memory-budget benchmarks, written to ``bench/RESULTS.md``.
 
     python -m bench.run            # full mode: the numbers for the README/notes
     python -m bench.run --quick    # small counts, same code paths (CI smoke)
@@ -54,6 +54,12 @@ def engine_table(quick: bool) -> str:
     return done.stdout.strip() or f"(bench.variants failed)\n{done.stderr[-2000:]}"
 
 
+def memory_table(quick: bool) -> str:
+    argv = [sys.executable, "-m", "bench.memory", *(["--quick"] if quick else [])]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return done.stdout.strip() or f"(bench.memory failed)\n{done.stderr[-2000:]}"
+
+
 def system_rows(quick: bool) -> list[str]:
     rows: list[str] = []
 
@@ -75,6 +81,8 @@ def main() -> None:
     engine = engine_table(args.quick)
     print(engine, flush=True)
     rows = system_rows(args.quick)
+    memory = memory_table(args.quick)
+    print(memory, flush=True)
     mode = "quick" if args.quick else "full"
     RESULTS.write_text(
         "\n".join(
@@ -96,6 +104,10 @@ def main() -> None:
                 "| workload | result |",
                 "|---|---|",
                 *rows,
+                "",
+                "## Memory budget: the hostile jobs of issue 16 (`bench/memory.py`)",
+                "",
+                memory,
                 "",
             ]
         )

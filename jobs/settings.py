@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # freed memory a worker or API process keeps for reuse instead of faulting it in again
     # (jobs/malloc.py); 0: the C library's defaults
     malloc_retain_mb: int = Field(DEFAULT_RETAIN_MB, ge=0, le=65536)
+    # pixel memory one imaging job may hold at once: all its frames, each step's output and
+    # intermediate layers, checked before the step allocates (worker/imaging/budget.py); a
+    # job that would need more fails with too_large. Peak per worker process ≈ its start-up
+    # memory + IMAGING_CONCURRENCY x this (+ the encoded bytes in hand).
+    imaging_memory_mb: int = Field(1024, ge=16, le=1_048_576)
+    # resident memory a worker process is back under after every job, failed or not: above it,
+    # the process hands its freed memory back to the kernel at once (jobs/malloc.py)
+    worker_memory_mb: int = Field(512, ge=64, le=1_048_576)
     job_time_limit: float = Field(120.0, gt=0, description="seconds")
     max_retries: int = Field(5, ge=0)
     retry_min_backoff_ms: int = Field(500, gt=0)
@@ -118,6 +126,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DARKROOM_WEBHOOK_SIGNING=shared with more than one account lets each forge the others' "
                 "webhooks: use the default (account)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _retain_within_budget(self) -> Settings:
+        if self.malloc_retain_mb >= self.worker_memory_mb:
+            raise ValueError(
+                "MALLOC_RETAIN_MB must be below WORKER_MEMORY_MB (the freed memory kept is resident)"
             )
         return self
 

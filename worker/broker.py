@@ -35,6 +35,7 @@ from worker.middleware import (
     DurableRetries,
     FailOnGiveUp,
     Lifecycle,
+    MemoryBudget,
     Metrics,
     PromptShutdown,
     RequeueOnShutdown,
@@ -58,6 +59,7 @@ def build_broker(settings: Settings) -> RedisBroker:
     middleware = [
         Lifecycle(settings),
         DieWithPool(),  # worker processes die with the pool's master (Dramatiq #788)
+        MemoryBudget(settings.worker_memory_mb * 1024 * 1024),  # its after_* hooks run last
         RequeueOnShutdown(),
         PromptShutdown(),
         CurrentMessage(),

@@ -64,6 +64,7 @@ class WorkerContext:
                 max_pixels=settings.max_pixels,
                 max_frames=settings.max_frames,
                 max_input_bytes=settings.max_input_bytes,
+                max_memory=settings.imaging_memory_mb * 1024 * 1024,
             ),
             imaging_pool=imaging_threads(settings.imaging_concurrency),
         )

@@ -53,3 +53,9 @@ def test_relative_file_url_resolves_against_cwd(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.chdir(tmp_path)
     assert Settings(storage_url="file://./data").local_storage_root == tmp_path / "data"
     assert Settings(storage_url=f"file://{tmp_path}/x").local_storage_root == tmp_path / "x"
+
+
+def test_the_memory_kept_for_reuse_stays_below_the_worker_memory_budget() -> None:
+    assert Settings().malloc_retain_mb < Settings().worker_memory_mb <= 600  # the documented defaults
+    with pytest.raises(ConfigError, match="MALLOC_RETAIN_MB must be below WORKER_MEMORY_MB"):
+        load_settings(malloc_retain_mb=600, worker_memory_mb=512)

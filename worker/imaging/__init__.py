@@ -4,7 +4,9 @@ No settings, Redis, storage, network or logging configuration in here. The worke
 pipeline calls these four functions from a worker thread (``asyncio.to_thread``): they are
 CPU-bound, mostly in Pillow's C code, and each upload/transform runs its master and its
 sizes on a private 2-thread pool. Errors are ``jobs.errors``: ``TooLarge``,
-``UnsupportedMediaType``, ``MediaFailed`` (bad input) and ``InvalidRequest`` (bad options).
+``UnsupportedMediaType``, ``MediaFailed`` (bad input) and ``InvalidRequest`` (bad options);
+Pillow's own size errors are translated at the edge (``edge.py``). Every step weighs what it
+will allocate against ``Limits.max_memory`` first (``budget.py``).
 
 * :func:`process_upload` - master + responsive sizes + BlurHash of an uploaded file;
 * :func:`process_transform` - the same for an operation pipeline applied to a master;

@@ -16,6 +16,7 @@ import pillow_heif
 from PIL import Image as PILImage
 
 from jobs.errors import DarkroomError, MediaFailed, TooLarge
+from worker.imaging.budget import check_budget, image_bytes
 from worker.imaging.color import has_alpha, to_working
 from worker.imaging.orient import apply_orientation, oriented_size, read_loaded_orientation, read_orientation
 from worker.imaging.sniff import PIL_FORMATS, sniff
@@ -48,6 +49,11 @@ class Frames:
     @property
     def first(self) -> PILImage.Image:
         return self.images[0]
+
+    def take(self) -> list[PILImage.Image]:
+        """The frames, handed over: this object keeps no reference that would keep them alive."""
+        images, self.images = self.images, []
+        return images
 
     @property
     def animated(self) -> bool:
@@ -119,7 +125,8 @@ def _finish(im: PILImage.Image, src: Source, orientation: int) -> PILImage.Image
 
 
 def load_frames(src: Source, limits: Limits, *, animated: bool) -> Frames:
-    """Decode the first frame, or every frame when ``animated`` (bounded by ``limits.max_pixels``)."""
+    """Decode the first frame, or every frame when ``animated`` (bounded by ``limits.max_pixels``
+    and, with the working copies made of them, by ``limits.max_memory``)."""
     im = src.image
     count = src.info.frames if animated else 1
     if count > 1 and src.info.width * src.info.height * count > limits.max_pixels:
@@ -127,6 +134,10 @@ def load_frames(src: Source, limits: Limits, *, animated: bool) -> Frames:
             f"The animation has {count} frames of {src.info.width}x{src.info.height}: more than "
             f"{limits.max_pixels} pixels in total."
         )
+    size = (src.info.width, src.info.height)
+    # the decoder's own frame, plus every working frame (a conversion per frame at most)
+    planned = image_bytes(size, src.info.mode) + count * image_bytes(size)
+    check_budget(limits.max_memory, 0, planned, f"Decoding {count} frame(s) of {size[0]}x{size[1]}")
     try:
         im.load()
         orientation = read_loaded_orientation(im, src.info.format)

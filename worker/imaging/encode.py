@@ -118,6 +118,15 @@ def _prepare(im: PILImage.Image, fmt: str, options: EncodeOptions) -> PILImage.I
     return im
 
 
+def encoding_bytes(images: Sequence[PILImage.Image], fmt: str) -> int:
+    """Pixel memory encoding ``images`` allocates besides them (for the job's memory budget):
+    a working copy of one frame (JPEG's flattened alpha, the encoder's own planes) and, for an
+    animation, a palette or difference image per frame (Pillow's GIF writer keeps them all)."""
+    pixels = images[0].width * images[0].height
+    animated = len(images) > 1 and fmt in ANIMATED_OUTPUTS
+    return 4 * pixels + (len(images) * pixels if animated else 0)
+
+
 def encode(
     images: PILImage.Image | Sequence[PILImage.Image],
     fmt: str,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from worker.imaging.decode import open_source
+from worker.imaging.edge import imaging_edge
 from worker.imaging.types import Limits, ProbeResult
 
 
+@imaging_edge
 def probe(data: bytes, limits: Limits) -> ProbeResult:
     """Format, displayed width/height, frame count (+ orientation, alpha, mode) without decoding pixels.
 

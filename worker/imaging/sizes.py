@@ -48,6 +48,14 @@ def size_targets(width: int, height: int) -> dict[str, tuple[int, int]]:
     return {name: fit_inside(width, height, *SIZES[name]) for name in LARGEST_FIRST}
 
 
+def sizes_bytes(width: int, height: int) -> int:
+    """Pixel memory deriving the sizes of a ``width`` x ``height`` image holds at most: every
+    size (each alive until encoded) and two resampling strips of the largest."""
+    targets = size_targets(width, height)
+    largest = targets[LARGEST_FIRST[0]]
+    return 4 * (sum(w * h for w, h in targets.values()) + largest[0] * largest[1])
+
+
 def resample(im: PILImage.Image, size: tuple[int, int], pool: Executor | None = None) -> PILImage.Image:
     """Resize with Lanczos (a no-op when the size already matches), in 2 strips when ``pool`` is given."""
     if im.size == size:

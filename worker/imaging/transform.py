@@ -15,10 +15,19 @@ from typing import Any
 from PIL import Image as PILImage
 
 from jobs.operations import Operation
+from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import load_frames, open_source
-from worker.imaging.encode import ANIMATED_OUTPUTS, EncodeOptions, default_output_format, encode
+from worker.imaging.edge import imaging_edge
+from worker.imaging.encode import (
+    ANIMATED_OUTPUTS,
+    EncodeOptions,
+    default_output_format,
+    encode,
+    encoding_bytes,
+)
 from worker.imaging.ops import apply_operations, as_operations, output_settings
 from worker.imaging.pool import job_pool
+from worker.imaging.sizes import sizes_bytes
 from worker.imaging.types import Encoded, Limits, Rendition
 from worker.imaging.upload import encode_sizes
 
@@ -38,16 +47,23 @@ def _run(
     operations: Sequence[Operation | Mapping[str, Any]],
     limits: Limits,
     assets: Mapping[str, bytes] | None,
+    *,
+    sizes: bool,
 ) -> _Result:
     ops = as_operations(operations)
     override, options = output_settings(ops)
     src = open_source(data, limits)
-    fmt = override or default_output_format(src.info.format, src.info.has_alpha)
+    source_format = src.info.format
+    fmt = override or default_output_format(source_format, src.info.has_alpha)
     frames = load_frames(src, limits, animated=src.info.animated and fmt in ANIMATED_OUTPUTS)
-    images = apply_operations(frames.images, ops, limits, assets)
-    return _Result(images, frames.durations, frames.loop, fmt, options, src.info.format)
+    del src  # its decoder frame: from here on only the pipeline holds pixels (the budget counts them)
+    images = apply_operations(frames.take(), ops, limits, assets)
+    planned = encoding_bytes(images, fmt) + (sizes_bytes(*images[0].size) if sizes else 0)
+    check_budget(limits.max_memory, held_bytes(images), planned, f"Encoding {len(images)} frame(s) as {fmt}")
+    return _Result(images, frames.durations, frames.loop, fmt, options, source_format)
 
 
+@imaging_edge
 def render(
     data: bytes,
     operations: Sequence[Operation],
@@ -56,10 +72,11 @@ def render(
     assets: Mapping[str, bytes] | None = None,
 ) -> Encoded:
     """The transformed image alone (on-demand render URLs, warmup)."""
-    result = _run(data, operations, limits, assets)
+    result = _run(data, operations, limits, assets, sizes=False)
     return encode(result.images, result.fmt, result.options, durations=result.durations, loop=result.loop)
 
 
+@imaging_edge
 def process_transform(
     data: bytes,
     operations: Sequence[Operation],
@@ -74,7 +91,7 @@ def process_transform(
     asset; ``field`` names the operation), ``TooLarge`` (input or result over the limits),
     ``UnsupportedMediaType`` / ``MediaFailed`` (undecodable parent).
     """
-    result = _run(data, operations, limits, assets)
+    result = _run(data, operations, limits, assets, sizes=True)
     first = result.images[0]
     with job_pool(threads) as pool:
         master_future = pool.submit(

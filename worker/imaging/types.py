@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Hard input limits, checked before any full decode."""
+    """Hard limits: the input's, checked before any full decode, and the job's pixel memory.
+
+    ``max_memory`` bounds the bytes of pixels a job holds at once (all frames, every step's
+    output and intermediate layers), checked before each step allocates (``budget.py``).
+    """
 
     max_pixels: int = 50_000_000
     max_frames: int = 100
     max_input_bytes: int = 20 * 1024 * 1024
+    max_memory: int = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,9 @@ from PIL import Image as PILImage
 
 from jobs.constants import OUTPUT_FORMATS, SIZES
 from worker.imaging.blurhash import placeholder
+from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import Source, can_reduce, load_frames, load_reduced, open_source
+from worker.imaging.edge import imaging_edge
 from worker.imaging.encode import (
     ANIMATED_OUTPUTS,
     DEFAULT_OPTIONS,
@@ -40,10 +42,11 @@ from worker.imaging.encode import (
     check_output_format,
     default_output_format,
     encode,
+    encoding_bytes,
 )
 from worker.imaging.jpeg_lossless import lossless_master
 from worker.imaging.pool import job_pool
-from worker.imaging.sizes import LARGEST_FIRST, derive_sizes, size_targets
+from worker.imaging.sizes import LARGEST_FIRST, derive_sizes, size_targets, sizes_bytes
 from worker.imaging.types import Encoded, Limits, Rendition
 
 SizesResult = tuple[dict[str, Encoded], str]
@@ -106,6 +109,7 @@ def _jpeg_upload(src: Source, limits: Limits, fmt: str, pool: Executor) -> Rendi
     return Rendition(master=future.result(), sizes=sizes, placeholder=blurhash, source_format=src.info.format)
 
 
+@imaging_edge
 def process_upload(
     data: bytes, limits: Limits, *, output_format: str | None = None, threads: int = 2
 ) -> Rendition:
@@ -127,6 +131,9 @@ def process_upload(
         first = frames.first
         if override is None and src.info.format not in OUTPUT_FORMATS:  # tiff, bmp: png only with alpha
             fmt = default_output_format(src.info.format, first.mode == "RGBA")  # (opaque alpha is dropped)
+        planned = encoding_bytes(frames.images, fmt) + sizes_bytes(*first.size)
+        what = f"Encoding {len(frames.images)} frame(s) as {fmt}"
+        check_budget(limits.max_memory, held_bytes(frames.images), planned, what)
         master_future = pool.submit(encode, frames.images, fmt, durations=frames.durations, loop=frames.loop)
         sizes, blurhash = encode_sizes(first, first.size, fmt, master=master_future.result, pool=pool)
         master = master_future.result()

@@ -1,8 +1,9 @@
 """Darkroom's Dramatiq middleware: lifecycle of the async ctx, job outcome on give-up, metrics,
-retries, shutdown, and worker processes that die with their pool."""
+retries, shutdown, worker processes that die with their pool, and the memory budget."""
 
 from worker.middleware.die_with_pool import DieWithPool
 from worker.middleware.lifecycle import Lifecycle
+from worker.middleware.memory import MemoryBudget
 from worker.middleware.metrics import Metrics
 from worker.middleware.outcome import FailOnGiveUp
 from worker.middleware.retries import DurableRetries
@@ -13,6 +14,7 @@ __all__ = [
     "DurableRetries",
     "FailOnGiveUp",
     "Lifecycle",
+    "MemoryBudget",
     "Metrics",
     "PromptShutdown",
     "RequeueOnShutdown",

@@ -7,35 +7,55 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from PIL import Image as PILImage
 
 from jobs.operations import Convert, Dpr, Operation, validate_operations
+from worker.imaging.budget import held_bytes, image_bytes
 from worker.imaging.color import ensure_rgb
 from worker.imaging.encode import EncodeOptions
 from worker.imaging.ops import color, filters, geometry, watermark
 from worker.imaging.ops.base import Handler, OpContext
 from worker.imaging.types import Limits
 
-HANDLERS: Final[dict[str, Handler]] = {
-    "resize": geometry.resize,
-    "crop": geometry.crop,
-    "rotate": geometry.rotate,
-    "flip": geometry.flip,
-    "trim": geometry.trim,
-    "pad": geometry.pad,
-    "round_corners": geometry.round_corners,
-    "modulate": color.modulate,
-    "grayscale": color.grayscale,
-    "sepia": color.sepia,
-    "invert": color.invert,
-    "duotone": color.duotone,
-    "tint": color.tint,
-    "blur": filters.blur,
-    "sharpen": filters.sharpen,
-    "pixelate": filters.pixelate,
-    "watermark": watermark.watermark,
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """An operation's handler and what it allocates besides its output, for the memory budget.
+
+    ``scratch``: intermediate layers it holds at once for one frame, counted in working
+    frames of its input's size (measured by reading each handler: e.g. ``on_rgb`` splits
+    off the RGB and alpha, the enhancer makes a degenerate image and blends). ``sized``:
+    its output size is not its input's, so the handler itself checks the size it computed
+    (``ctx.check_size``) before allocating; every other op is checked here, before it runs,
+    as producing frames of its input's size.
+    """
+
+    handler: Handler
+    scratch: int = 0
+    sized: bool = False
+
+
+STEPS: Final[dict[str, Step]] = {
+    "resize": Step(geometry.resize, scratch=1, sized=True),  # cover + smart gravity: an RGB copy to analyse
+    "crop": Step(geometry.crop, scratch=1),  # output ≤ input; smart gravity analyses an RGB copy
+    "rotate": Step(geometry.rotate, scratch=1, sized=True),  # the mode conversion before rotating
+    "flip": Step(geometry.flip),
+    "trim": Step(geometry.trim, scratch=3),  # difference, corner colour, bands: output ≤ input
+    "pad": Step(geometry.pad, scratch=1, sized=True),
+    "round_corners": Step(geometry.round_corners, scratch=1),  # three L masks
+    "modulate": Step(color.modulate, scratch=4),
+    "grayscale": Step(color.grayscale, scratch=2),
+    "sepia": Step(color.sepia, scratch=3),
+    "invert": Step(color.invert, scratch=3),
+    "duotone": Step(color.duotone, scratch=3),
+    "tint": Step(color.tint, scratch=4),
+    "blur": Step(filters.blur, scratch=2),
+    "sharpen": Step(filters.sharpen, scratch=3),
+    "pixelate": Step(filters.pixelate, scratch=1),  # + its enlarged block image, checked by the handler
+    "watermark": Step(watermark.watermark, scratch=2),  # + the mark and its asset, checked by the handler
 }
 
 
@@ -60,9 +80,14 @@ def apply_operations(
     limits: Limits,
     assets: Mapping[str, bytes] | None = None,
 ) -> list[PILImage.Image]:
-    """Run the pipeline over every frame (content-aware choices are made once, on frame 0)."""
+    """Run the pipeline over every frame (content-aware choices are made once, on frame 0).
+
+    Before an operation runs on any frame, what it will allocate for all of them (outputs,
+    intermediate layers) plus the frames it runs on is weighed against ``limits.max_memory``.
+    """
     ctx = OpContext(limits=limits, assets=assets or {})
     images = [ensure_rgb(frame) for frame in frames]
+    del frames  # a caller that hands its only reference over gets each replaced frame freed at once
     for index, op in enumerate(operations):
         ctx.index = index
         if isinstance(op, Dpr):
@@ -70,6 +95,11 @@ def apply_operations(
             continue
         if isinstance(op, Convert):
             continue
-        handler = HANDLERS[op.op]
-        images = [handler(image, op, ctx) for image in images]
+        step = STEPS[op.op]
+        first = images[0]
+        ctx.frames, ctx.size, ctx.held = len(images), first.size, held_bytes(images)
+        ctx.scratch = step.scratch * image_bytes(first.size)
+        if not step.sized:
+            ctx.check_size(first.width, first.height, "op")
+        images = [step.handler(image, op, ctx) for image in images]
     return images

@@ -10,6 +10,7 @@ from PIL import Image as PILImage
 
 from jobs.errors import TooLarge
 from jobs.operations import parse_color
+from worker.imaging.budget import check_budget, image_bytes
 from worker.imaging.types import Limits
 
 T = TypeVar("T")
@@ -22,6 +23,11 @@ class OpContext:
     ``remember`` caches a value per operation, so content-aware decisions (smart crop,
     trim box, watermark decode) are made once on the first frame of an animation and applied
     identically to every frame.
+
+    ``frames``, ``size``, ``held`` and ``scratch`` describe the operation about to run (set by
+    :func:`~worker.imaging.ops.apply_operations`): how many frames of which size it runs on,
+    the bytes those frames hold, and the bytes of the intermediate layers it allocates for one frame besides
+    its output. :meth:`check_size` weighs them against the job's memory budget.
     """
 
     limits: Limits
@@ -29,18 +35,33 @@ class OpContext:
     index: int = 0
     dpr: float = 1.0
     memo: dict[tuple[int, str], Any] = field(default_factory=dict)
+    frames: int = 1
+    size: tuple[int, int] = (0, 0)  # of the frames the op runs on
+    held: int = 0
+    scratch: int = 0
 
     def field(self, name: str) -> str:
         return f"operations[{self.index}].{name}"
 
-    def check_size(self, width: int, height: int, name: str) -> None:
-        """Refuse results with more pixels than ``limits.max_pixels`` before allocating them."""
+    def check_size(self, width: int, height: int, name: str, *, extra: int = 0) -> None:
+        """Refuse an output of ``width`` x ``height`` per frame before allocating it: more
+        pixels than ``limits.max_pixels`` in one frame, or more bytes than ``limits.max_memory``
+        for every frame's output + the frames held + this op's intermediate layers (+ ``extra``
+        bytes of layers the handler sized itself, e.g. a watermark)."""
         if width * height > self.limits.max_pixels:
             raise TooLarge(
                 f"operation {self.index} would produce {width}x{height} pixels; "
                 f"the limit is {self.limits.max_pixels}",
                 field=self.field(name),
             )
+        planned = self.frames * image_bytes((width, height)) + self.scratch + extra
+        check_budget(
+            self.limits.max_memory,
+            self.held,
+            planned,
+            f"operation {self.index} on {self.frames} frame(s) of {width}x{height}",
+            field=self.field(name),
+        )
 
     def remember(self, key: str, compute: Callable[[], T]) -> T:
         slot = (self.index, key)

@@ -8,6 +8,7 @@ from PIL import Image as PILImage
 from PIL import ImageFilter
 
 from jobs.operations import Blur, Pixelate, Sharpen
+from worker.imaging.budget import image_bytes
 from worker.imaging.ops.base import OpContext, on_rgb
 
 
@@ -25,6 +26,7 @@ def sharpen(im: PILImage.Image, op: Sharpen, ctx: OpContext) -> PILImage.Image:
 
 def pixelate(im: PILImage.Image, op: Pixelate, ctx: OpContext) -> PILImage.Image:
     small = (max(1, math.ceil(im.width / op.size)), max(1, math.ceil(im.height / op.size)))
+    ctx.check_size(im.width, im.height, "size", extra=image_bytes((small[0] * op.size, small[1] * op.size)))
     blocks = im.resize(small, PILImage.Resampling.BOX)
     scaled = blocks.resize((small[0] * op.size, small[1] * op.size), PILImage.Resampling.NEAREST)
     return scaled.crop((0, 0, im.width, im.height))

@@ -24,6 +24,7 @@ from PIL import ImageChops, ImageDraw
 
 from jobs.errors import InvalidRequest
 from jobs.operations import Crop, Flip, Pad, Resize, Rotate, RoundCorners, Trim
+from worker.imaging.budget import image_bytes
 from worker.imaging.ops.base import (
     OpContext,
     anchor,
@@ -64,7 +65,7 @@ def resize(im: PILImage.Image, op: Resize, ctx: OpContext) -> PILImage.Image:
         scale = min(scale, 1.0)
     scaled = _scaled(src_w, src_h, scale)
     if op.fit == "contain":
-        ctx.check_size(w, h, "width")
+        ctx.check_size(w, h, "width", extra=2 * image_bytes(scaled))  # resampled, then converted
         gravity = "center" if op.gravity == "smart" else op.gravity
         return compose((w, h), fill_for(op.background), resample(im, scaled), anchor(gravity, (w, h), scaled))
     ctx.check_size(*scaled, "width")
@@ -129,6 +130,7 @@ def rotate(im: PILImage.Image, op: Rotate, ctx: OpContext) -> PILImage.Image:
     if angle == 0:
         return im
     if angle in _QUARTER_TURNS:
+        ctx.check_size(*(im.size if angle == 180 else (im.height, im.width)), "angle")
         return im.transpose(_QUARTER_TURNS[int(angle)])
     rad = math.radians(angle)
     cos, sin = abs(math.cos(rad)), abs(math.sin(rad))

@@ -2,8 +2,9 @@
 
 Image watermarks are scaled to ``scale`` x the image's width (never taller than the image);
 text uses Pillow's bundled scalable font (``ImageFont.load_default(size=...)``), default
-size 5 % of the shorter side. ``opacity`` multiplies the watermark's own alpha; a margin of
-2 % of the shorter side keeps it off the edges.
+size 5 % of the shorter side; text wider or taller than the image is drawn at the font
+size that fits it (measured first), not drawn large and shrunk. ``opacity`` multiplies the
+watermark's own alpha; a margin of 2 % of the shorter side keeps it off the edges.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from PIL import ImageDraw, ImageFont
 
 from jobs.errors import DarkroomError, InvalidRequest
 from jobs.operations import Watermark, parse_color
-from worker.imaging.decode import decode
+from worker.imaging.budget import image_bytes
+from worker.imaging.decode import load_frames, open_source
 from worker.imaging.ops.base import OpContext, anchor
 from worker.imaging.sizes import fit_inside, resample
 
@@ -28,20 +30,41 @@ def _asset(op: Watermark, ctx: OpContext) -> PILImage.Image:
     if data is None:
         raise InvalidRequest(f"watermark image {op.image_id} is not available", field=ctx.field("image_id"))
     try:
-        _, frames = decode(data, ctx.limits)
+        src = open_source(data, ctx.limits)  # the header only: its size is known before decoding
+    except DarkroomError as exc:
+        message = f"watermark image {op.image_id}: {exc.message}"
+        raise InvalidRequest(message, field=ctx.field("image_id")) from exc
+    # decoded, then converted to RGBA, while the pipeline's frames are held
+    size = (src.info.width, src.info.height)
+    ctx.check_size(*ctx.size, "image_id", extra=image_bytes(size, src.info.mode) + image_bytes(size))
+    try:
+        frames = load_frames(src, ctx.limits, animated=False)
     except DarkroomError as exc:
         message = f"watermark image {op.image_id}: {exc.message}"
         raise InvalidRequest(message, field=ctx.field("image_id")) from exc
     return frames.first.convert("RGBA")
 
 
-def _text(op: Watermark, size: int) -> PILImage.Image:
+def _bbox(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> tuple[int, int, int, int]:
+    left, top, right, bottom = font.getbbox(text)
+    return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
+
+
+def _text(op: Watermark, size: int, box: tuple[int, int], ctx: OpContext) -> PILImage.Image:
+    """The text drawn at the size it is shown: never larger than ``box`` (the image) when the
+    font can get that small, so a huge ``font_size`` never allocates a huge layer to shrink."""
+    text = op.text or ""
     font = ImageFont.load_default(size=size)
-    left, top, right, bottom = (
-        math.floor(v) if i < 2 else math.ceil(v) for i, v in enumerate(font.getbbox(op.text or ""))
-    )
-    layer = PILImage.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 0))
-    ImageDraw.Draw(layer).text((-left, -top), op.text or "", font=font, fill=parse_color(op.color))
+    left, top, right, bottom = _bbox(font, text)  # measured, nothing drawn yet
+    width, height = max(1, right - left), max(1, bottom - top)
+    if width > box[0] or height > box[1]:
+        size = max(1, math.floor(size * min(box[0] / width, box[1] / height)))
+        font = ImageFont.load_default(size=size)
+        left, top, right, bottom = _bbox(font, text)
+        width, height = max(1, right - left), max(1, bottom - top)
+    ctx.check_size(*ctx.size, "font_size", extra=2 * image_bytes((width, height)))  # layer + opacity copy
+    layer = PILImage.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).text((-left, -top), text, font=font, fill=parse_color(op.color))
     return layer
 
 
@@ -51,9 +74,11 @@ def _mark(im: PILImage.Image, op: Watermark, ctx: OpContext) -> PILImage.Image:
     if op.image_id is not None:
         asset = ctx.remember("asset", lambda: _asset(op, ctx))
         width = max(1, round(im.width * op.scale))
-        mark = resample(asset, fit_inside(asset.width, asset.height, width, im.height, enlarge=True))
+        target = fit_inside(asset.width, asset.height, width, im.height, enlarge=True)
+        ctx.check_size(*im.size, "scale", extra=2 * image_bytes(target))  # the mark + its opacity copy
+        mark = resample(asset, target)
     else:
-        mark = _text(op, op.font_size or max(8, round(short * DEFAULT_FONT)))
+        mark = _text(op, op.font_size or max(8, round(short * DEFAULT_FONT)), im.size, ctx)
         if mark.width > im.width or mark.height > im.height:
             mark = resample(mark, fit_inside(mark.width, mark.height, im.width, im.height))
     if op.opacity < 1:
