@@ -7,6 +7,11 @@ record whose job the reaper re-sends; never a job without a record, never lost b
 So once the record is in Redis the request is *accepted*, whatever fails next (its sidecar
 write, the enqueue): the record carries its job and reaper deadline, and the job will run.
 Answering 503 then would be a lie that invites a retry, and a second image.
+
+And a request answered with an error leaves nothing behind: when the record cannot be
+created, the original staged for it is deleted again (best effort). Whatever a crash between
+the two still leaves is an object no record owns, which ``darkroom fsck`` finds and the
+scheduler's daily run removes after ``FSCK_GRACE`` (``jobs.ops.fsck``).
 """
 
 from __future__ import annotations
@@ -142,8 +147,11 @@ class Intake:
         if blocked:
             raise MediaBlocked("These bytes are on the blocklist.")
         image_id = new_image_id()
-        await self.storage.put(original_key(image_id), data)
-        return await self._submit(account, image_id, options, source_url=None, checksum=checksum)
+        staged = original_key(image_id)
+        await self.storage.put(staged, data)
+        return await self._submit(
+            account, image_id, options, source_url=None, checksum=checksum, staged=staged
+        )
 
     async def upload_url(self, account: str, url: str, options: UploadOptions) -> Image:
         await self.check_outbound(url, "url")
@@ -197,6 +205,7 @@ class Intake:
         options: UploadOptions,
         source_url: str | None,
         checksum: str | None = None,
+        staged: str | None = None,
     ) -> Image:
         filename = clean_filename(options.filename) or image_id
         job = UploadJob(
@@ -217,29 +226,54 @@ class Intake:
         )
         # the original's sha256 travels with the record: the worker need not hash the bytes again
         extra = {"source_url": source_url, "original_checksum": checksum}
-        return await self._create(account, image, job, {k: v for k, v in extra.items() if v})
+        return await self._create(account, image, job, {k: v for k, v in extra.items() if v}, staged=staged)
 
     async def _create(
-        self, account: str, image: Image, job: JobPayload, extra: dict[str, Any] | None = None
+        self,
+        account: str,
+        image: Image,
+        job: JobPayload,
+        extra: dict[str, Any] | None = None,
+        *,
+        staged: str | None = None,
     ) -> Image:
+        """``staged``: the key of the original already stored for this image, which nobody owns
+        unless the record is created."""
         job_args, deadline = job.to_message_args(), self.deadline()
         record = Record(image=image, account=account, job=job_args, deadline=deadline, extra=extra or {})
         try:
             stored = await self.store.create(record)
-        except Unavailable as exc:
-            stored = await self._created_anyway(record, exc)  # e.g. only the sidecar write failed
+        except Exception as exc:
+            stored = await self._created_anyway(record, exc, staged)  # e.g. only the sidecar write failed
         try:
             await self.queue.asend(job)
         except Unavailable as exc:
             log.warning("intake.enqueue_deferred_to_reaper", image_id=image.id, error=exc.message)
         return stored.image
 
-    async def _created_anyway(self, record: Record, error: Unavailable) -> Record:
-        """The record, if it made it into Redis despite ``error``; else ``error`` (nothing was created)."""
+    async def _discard(self, staged: str | None) -> None:
+        """Delete the original of an upload that was refused, so the refusal leaves nothing behind.
+
+        Redis dying between applying the record and replying is the one case where the record
+        exists after all (found again when Redis is back); its job then fails ``not_found``
+        for want of the original, visibly, instead of every refused upload leaving its bytes.
+        """
+        if staged is None:
+            return
+        try:
+            await self.storage.delete(staged)
+        except Exception as exc:  # storage down too: fsck's sweep removes it after FSCK_GRACE
+            log.warning("intake.staged_original_kept", key=staged, error=str(exc)[:200])
+
+    async def _created_anyway(self, record: Record, error: Exception, staged: str | None) -> Record:
+        """The record, if it made it into Redis despite ``error``; else ``error``, with the staged
+        original deleted (nothing was created; or Redis cannot tell, see :meth:`_discard`)."""
         try:
             current = await self.store.load(record.id)
         except (NotFound, Unavailable):
             current = None
+        if current is None:
+            await self._discard(staged)
         if current is None or current.job_id != record.job_id:
             raise error
         log.warning("intake.sidecar_deferred", image_id=record.id)

@@ -88,3 +88,36 @@ def test_a_created_record_is_an_accepted_request(
 def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
     with pytest.raises(BrokerUnavailable):
         upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)
+
+
+class RedisDiesBeforeTheRecord(ImageStore):
+    """Redis answered the blocklist check, then died before the record was written."""
+
+    async def create(self, record: Record) -> Record:
+        raise BrokerUnavailable()
+
+    async def load(self, image_id: str) -> Record:
+        raise BrokerUnavailable()  # still down: whether the record landed cannot be asked
+
+
+@pytest.mark.parametrize("store", [RecordNotWritten, RedisDiesBeforeTheRecord], ids=["absent", "unknown"])
+def test_an_upload_answered_503_leaves_no_staged_original(
+    settings: Settings, redis_url: str, store: type[ImageStore]
+) -> None:
+    storage = MemoryStorage()
+    with pytest.raises(BrokerUnavailable):
+        upload(settings, storage, Queue(down=False), redis_url, store=store)
+    assert list(storage.objects) == []
+
+
+class NothingDeletes(MemoryStorage):
+    async def delete(self, key: str) -> None:
+        raise StorageUnavailable("S3 unreachable")
+
+
+def test_a_failed_cleanup_still_answers_503(settings: Settings, redis_url: str) -> None:
+    """The original then stays for fsck's sweep; the caller still gets Redis's 503, not storage's."""
+    storage = NothingDeletes()
+    with pytest.raises(BrokerUnavailable):
+        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+    assert [key.split("/")[0] for key in storage.objects] == ["originals"]
