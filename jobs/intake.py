@@ -8,10 +8,12 @@ So once the record is in Redis the request is *accepted*, whatever fails next (i
 write, the enqueue): the record carries its job and reaper deadline, and the job will run.
 Answering 503 then would be a lie that invites a retry, and a second image.
 
-And a request answered with an error leaves nothing behind: when the record cannot be
-created, the original staged for it is deleted again (best effort). Whatever a crash between
-the two still leaves is an object no record owns, which ``darkroom fsck`` finds and the
-scheduler's daily run removes after ``FSCK_GRACE`` (``jobs.ops.fsck``).
+And a request answered with an error leaves nothing behind: when the record was not
+created, the original staged for it is deleted again; when Redis died before it could say,
+the record (if it landed after all) and the original are removed once Redis is back
+(:mod:`jobs.rollback`). Whatever a crash of this process still leaves is an object no record
+owns, which ``darkroom fsck`` finds and the scheduler's daily run removes after
+``FSCK_GRACE`` (``jobs.ops.fsck``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from jobs.netguard import precheck
 from jobs.operations import Watermark, canonical_json, validate_operations
 from jobs.payloads import JobPayload, TransformJob, UploadJob
 from jobs.queue import JobQueue
+from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage import Storage
@@ -109,11 +112,21 @@ def check_options(options: UploadOptions) -> None:
 
 
 class Intake:
-    def __init__(self, settings: Settings, store: ImageStore, storage: Storage, queue: JobQueue) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ImageStore,
+        storage: Storage,
+        queue: JobQueue,
+        rollbacks: Rollbacks | None = None,
+    ) -> None:
+        """``rollbacks``: where a refused upload whose record Redis could not confirm is undone
+        later (:mod:`jobs.rollback`); without, its staged original is deleted at once."""
         self.settings = settings
         self.store = store
         self.storage = storage
         self.queue = queue
+        self.rollbacks = rollbacks
 
     def deadline(self) -> float:
         """When the reaper may consider the job lost (``STUCK_AFTER`` from now)."""
@@ -252,12 +265,7 @@ class Intake:
         return stored.image
 
     async def _discard(self, staged: str | None) -> None:
-        """Delete the original of an upload that was refused, so the refusal leaves nothing behind.
-
-        Redis dying between applying the record and replying is the one case where the record
-        exists after all (found again when Redis is back); its job then fails ``not_found``
-        for want of the original, visibly, instead of every refused upload leaving its bytes.
-        """
+        """Delete the original of an upload that was refused, so the refusal leaves nothing behind."""
         if staged is None:
             return
         try:
@@ -266,12 +274,19 @@ class Intake:
             log.warning("intake.staged_original_kept", key=staged, error=str(exc)[:200])
 
     async def _created_anyway(self, record: Record, error: Exception, staged: str | None) -> Record:
-        """The record, if it made it into Redis despite ``error``; else ``error``, with the staged
-        original deleted (nothing was created; or Redis cannot tell, see :meth:`_discard`)."""
+        """The record, if it made it into Redis despite ``error``; else ``error``, and the refused
+        upload leaves nothing behind: its staged original is deleted now if Redis says there is
+        no record, or by a rollback once Redis answers again if it cannot say."""
         try:
-            current = await self.store.load(record.id)
-        except (NotFound, Unavailable):
+            current: Record | None = await self.store.load(record.id)
+        except NotFound:
             current = None
+        except Unavailable:
+            if self.rollbacks is None:
+                await self._discard(staged)
+            else:
+                self.rollbacks.start(record, staged)
+            raise error from None
         if current is None:
             await self._discard(staged)
         if current is None or current.job_id != record.job_id:
