@@ -204,9 +204,12 @@ class Fsck:
 
 async def save_summary(redis: Redis, report: FsckReport, at: float) -> None:
     """The scheduler's last run, read back by every ``/metrics`` scrape."""
-    fields = {kind: report.found[kind] - (report.repaired if kind == "orphan" else 0) for kind in KINDS}
+    fields: dict[str | bytes, float] = {
+        kind: report.found[kind] - (report.repaired if kind == "orphan" else 0) for kind in KINDS
+    }
+    fields |= {"repaired": report.repaired, "at": at}
     with redis_errors():
-        await redis.hset(SUMMARY_KEY, mapping={**fields, "repaired": report.repaired, "at": at})
+        await redis.hset(SUMMARY_KEY, mapping=fields)
 
 
 async def read_summary(redis: Redis) -> dict[str, float] | None:
