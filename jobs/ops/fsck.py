@@ -204,12 +204,10 @@ class Fsck:
 
 async def save_summary(redis: Redis, report: FsckReport, at: float) -> None:
     """The scheduler's last run, read back by every ``/metrics`` scrape."""
-    fields: dict[str | bytes, float] = {
-        kind: report.found[kind] - (report.repaired if kind == "orphan" else 0) for kind in KINDS
-    }
-    fields |= {"repaired": report.repaired, "at": at}
+    fields = {kind: report.found[kind] - (report.repaired if kind == "orphan" else 0) for kind in KINDS}
+    fields |= {"repaired": report.repaired}
     with redis_errors():
-        await redis.hset(SUMMARY_KEY, mapping=fields)
+        await redis.hset(SUMMARY_KEY, items=[*(x for pair in fields.items() for x in pair), "at", at])
 
 
 async def read_summary(redis: Redis) -> dict[str, float] | None:
