@@ -8,12 +8,9 @@ So once the record is in Redis the request is *accepted*, whatever fails next (i
 write, the enqueue): the record carries its job and reaper deadline, and the job will run.
 Answering 503 then would be a lie that invites a retry, and a second image.
 
-And a request answered with an error leaves nothing behind: when the record was not
-created, the original staged for it is deleted again; when Redis died before it could say,
-the record (if it landed after all) and the original are removed once Redis is back
-(:mod:`jobs.rollback`). Whatever a crash of this process still leaves is an object no record
-owns, which ``darkroom fsck`` finds and the scheduler's daily run removes after
-``FSCK_GRACE`` (``jobs.ops.fsck``).
+A request answered with an error leaves nothing behind: its staged original is deleted, and
+a record Redis may have written before dying is undone once it is back (:mod:`jobs.rollback`);
+what a crash of this process leaves, ``darkroom fsck`` finds (:mod:`jobs.ops.fsck`).
 """
 
 from __future__ import annotations
@@ -113,15 +110,8 @@ def check_options(options: UploadOptions) -> None:
 
 class Intake:
     def __init__(
-        self,
-        settings: Settings,
-        store: ImageStore,
-        storage: Storage,
-        queue: JobQueue,
-        rollbacks: Rollbacks | None = None,
+        self, settings: Settings, store: ImageStore, storage: Storage, queue: JobQueue, rollbacks: Rollbacks
     ) -> None:
-        """``rollbacks``: where a refused upload whose record Redis could not confirm is undone
-        later (:mod:`jobs.rollback`); without, its staged original is deleted at once."""
         self.settings = settings
         self.store = store
         self.storage = storage
@@ -239,7 +229,7 @@ class Intake:
         )
         # the original's sha256 travels with the record: the worker need not hash the bytes again
         extra = {"source_url": source_url, "original_checksum": checksum}
-        return await self._create(account, image, job, {k: v for k, v in extra.items() if v}, staged=staged)
+        return await self._create(account, image, job, {k: v for k, v in extra.items() if v}, staged)
 
     async def _create(
         self,
@@ -247,11 +237,9 @@ class Intake:
         image: Image,
         job: JobPayload,
         extra: dict[str, Any] | None = None,
-        *,
         staged: str | None = None,
     ) -> Image:
-        """``staged``: the key of the original already stored for this image, which nobody owns
-        unless the record is created."""
+        """``staged``: the original stored for this image, nobody's unless the record is created."""
         job_args, deadline = job.to_message_args(), self.deadline()
         record = Record(image=image, account=account, job=job_args, deadline=deadline, extra=extra or {})
         try:
@@ -264,15 +252,6 @@ class Intake:
             log.warning("intake.enqueue_deferred_to_reaper", image_id=image.id, error=exc.message)
         return stored.image
 
-    async def _discard(self, staged: str | None) -> None:
-        """Delete the original of an upload that was refused, so the refusal leaves nothing behind."""
-        if staged is None:
-            return
-        try:
-            await self.storage.delete(staged)
-        except Exception as exc:  # storage down too: fsck's sweep removes it after FSCK_GRACE
-            log.warning("intake.staged_original_kept", key=staged, error=str(exc)[:200])
-
     async def _created_anyway(self, record: Record, error: Exception, staged: str | None) -> Record:
         """The record, if it made it into Redis despite ``error``; else ``error``, and the refused
         upload leaves nothing behind: its staged original is deleted now if Redis says there is
@@ -282,13 +261,10 @@ class Intake:
         except NotFound:
             current = None
         except Unavailable:
-            if self.rollbacks is None:
-                await self._discard(staged)
-            else:
-                self.rollbacks.start(record, staged)
+            self.rollbacks.start(record, staged)
             raise error from None
         if current is None:
-            await self._discard(staged)
+            await self.rollbacks.discard(staged)
         if current is None or current.job_id != record.job_id:
             raise error
         log.warning("intake.sidecar_deferred", image_id=record.id)

@@ -53,7 +53,17 @@ class Rollbacks:
     def pending(self) -> int:
         return len(self._tasks)
 
+    async def discard(self, staged: str | None) -> None:
+        """Delete the original staged for an upload that was refused (its record is not there)."""
+        if staged is None:
+            return
+        try:
+            await self.storage.delete(staged)
+        except Exception as exc:  # storage down too: fsck's sweep removes it after FSCK_GRACE
+            log.warning("intake.staged_original_kept", key=staged, error=str(exc)[:200])
+
     def start(self, record: Record, staged: str | None) -> None:
+        """Undo ``record`` (refused, its creation unknown) once Redis answers again."""
         task = asyncio.get_running_loop().create_task(self._undo(record, staged))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -79,10 +89,8 @@ class Rollbacks:
         except TimeoutError:
             log.warning("intake.rollback_abandoned", image_id=refused.id)
             return
-        for key in (staged, record_key(refused.id)):
-            if key is not None:
-                with contextlib.suppress(Exception):  # storage down: fsck's sweep removes it
-                    await self.storage.delete(key)
+        await self.discard(staged)
+        await self.discard(record_key(refused.id))
 
     async def _resolve(self, refused: Record) -> None:
         """Delete the refused image's record if Redis has it, retrying while Redis is down."""
