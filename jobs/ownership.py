@@ -97,11 +97,13 @@ def owns(record: Record, key: str) -> bool:
 def expected_keys(record: Record) -> list[str]:
     """The objects that must exist for ``record`` (fsck reports the missing ones).
 
-    A processing upload from a URL has no original until its job fetched it, and a
-    processing image may not have a rendition yet: only what is certain is listed.
+    An upload from a URL has its original once its job fetched it, so for certain only when
+    ready (a failed fetch has none); a processing image may not have a rendition yet: only
+    what is certain is listed.
     """
     keys = [record_key(record.id)]
-    if keeps_original(record) and not (record.status == Status.PROCESSING and record.extra.get("source_url")):
+    fetched = not record.extra.get("source_url") or record.status == Status.READY
+    if keeps_original(record) and fetched:
         keys.append(original_key(record.id))
     keys += rendition_keys(record)
     if record.status == Status.READY and record.image.public:
