@@ -61,9 +61,12 @@ class Rollbacks:
             await self.storage.delete(staged)
         except Exception as exc:  # storage down too: fsck's sweep removes it after FSCK_GRACE
             log.warning("intake.staged_original_kept", key=staged, error=str(exc)[:200])
+            return
+        log.info("intake.staged_original_removed", key=staged)
 
     def start(self, record: Record, staged: str | None) -> None:
         """Undo ``record`` (refused, its creation unknown) once Redis answers again."""
+        log.info("intake.rollback_pending", image_id=record.id)
         task = asyncio.get_running_loop().create_task(self._undo(record, staged))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
