@@ -54,7 +54,7 @@ class Rollbacks:
         return len(self._tasks)
 
     async def discard(self, staged: str | None) -> None:
-        """Delete the original staged for an upload that was refused (its record is not there)."""
+        """Delete an object of an upload that was refused (its staged original, its sidecar)."""
         if staged is None:
             return
         try:
@@ -62,7 +62,7 @@ class Rollbacks:
         except Exception as exc:  # storage down too: fsck's sweep removes it after FSCK_GRACE
             log.warning("intake.staged_original_kept", key=staged, error=str(exc)[:200])
             return
-        log.info("intake.staged_original_removed", key=staged)
+        log.info("intake.refused_object_removed", key=staged)
 
     def start(self, record: Record, staged: str | None) -> None:
         """Undo ``record`` (refused, its creation unknown) once Redis answers again."""
