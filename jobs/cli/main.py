@@ -9,7 +9,6 @@ import argparse
 import sys
 
 from jobs.cli.commands import EXIT_FAILED, EXIT_USAGE, add_client_commands
-from jobs.cli.fsck import add_fsck_command
 from jobs.cli.lifecycle_commands import add_lifecycle_commands
 from jobs.cli.ops import add_ops_commands
 from jobs.cli.ops_status import add_ops_status_commands
@@ -40,7 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_lifecycle_commands(sub)
     add_ops_commands(sub)
     add_ops_status_commands(sub)
-    add_fsck_command(sub)
     return parser
 
 
