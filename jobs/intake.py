@@ -7,6 +7,10 @@ record whose job the reaper re-sends; never a job without a record, never lost b
 So once the record is in Redis the request is *accepted*, whatever fails next (its sidecar
 write, the enqueue): the record carries its job and reaper deadline, and the job will run.
 Answering 503 then would be a lie that invites a retry, and a second image.
+
+A request answered with an error leaves nothing behind: its staged original is deleted, and
+a record Redis may have written before dying is undone once it is back (:mod:`jobs.rollback`);
+what a crash of this process leaves, ``darkroom fsck`` finds (:mod:`jobs.ops.fsck`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from jobs.netguard import precheck
 from jobs.operations import Watermark, canonical_json, validate_operations
 from jobs.payloads import JobPayload, TransformJob, UploadJob
 from jobs.queue import JobQueue
+from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage import Storage
@@ -104,11 +109,14 @@ def check_options(options: UploadOptions) -> None:
 
 
 class Intake:
-    def __init__(self, settings: Settings, store: ImageStore, storage: Storage, queue: JobQueue) -> None:
+    def __init__(
+        self, settings: Settings, store: ImageStore, storage: Storage, queue: JobQueue, rollbacks: Rollbacks
+    ) -> None:
         self.settings = settings
         self.store = store
         self.storage = storage
         self.queue = queue
+        self.rollbacks = rollbacks
 
     def deadline(self) -> float:
         """When the reaper may consider the job lost (``STUCK_AFTER`` from now)."""
@@ -142,8 +150,11 @@ class Intake:
         if blocked:
             raise MediaBlocked("These bytes are on the blocklist.")
         image_id = new_image_id()
-        await self.storage.put(original_key(image_id), data)
-        return await self._submit(account, image_id, options, source_url=None, checksum=checksum)
+        staged = original_key(image_id)
+        await self.storage.put(staged, data)
+        return await self._submit(
+            account, image_id, options, source_url=None, checksum=checksum, staged=staged
+        )
 
     async def upload_url(self, account: str, url: str, options: UploadOptions) -> Image:
         await self.check_outbound(url, "url")
@@ -197,6 +208,7 @@ class Intake:
         options: UploadOptions,
         source_url: str | None,
         checksum: str | None = None,
+        staged: str | None = None,
     ) -> Image:
         filename = clean_filename(options.filename) or image_id
         job = UploadJob(
@@ -217,29 +229,42 @@ class Intake:
         )
         # the original's sha256 travels with the record: the worker need not hash the bytes again
         extra = {"source_url": source_url, "original_checksum": checksum}
-        return await self._create(account, image, job, {k: v for k, v in extra.items() if v})
+        return await self._create(account, image, job, {k: v for k, v in extra.items() if v}, staged)
 
     async def _create(
-        self, account: str, image: Image, job: JobPayload, extra: dict[str, Any] | None = None
+        self,
+        account: str,
+        image: Image,
+        job: JobPayload,
+        extra: dict[str, Any] | None = None,
+        staged: str | None = None,
     ) -> Image:
+        """``staged``: the original stored for this image, nobody's unless the record is created."""
         job_args, deadline = job.to_message_args(), self.deadline()
         record = Record(image=image, account=account, job=job_args, deadline=deadline, extra=extra or {})
         try:
             stored = await self.store.create(record)
-        except Unavailable as exc:
-            stored = await self._created_anyway(record, exc)  # e.g. only the sidecar write failed
+        except Exception as exc:
+            stored = await self._created_anyway(record, exc, staged)  # e.g. only the sidecar write failed
         try:
             await self.queue.asend(job)
         except Unavailable as exc:
             log.warning("intake.enqueue_deferred_to_reaper", image_id=image.id, error=exc.message)
         return stored.image
 
-    async def _created_anyway(self, record: Record, error: Unavailable) -> Record:
-        """The record, if it made it into Redis despite ``error``; else ``error`` (nothing was created)."""
+    async def _created_anyway(self, record: Record, error: Exception, staged: str | None) -> Record:
+        """The record, if it made it into Redis despite ``error``; else ``error``, and the refused
+        upload leaves nothing behind: its staged original is deleted now if Redis says there is
+        no record, or by a rollback once Redis answers again if it cannot say."""
         try:
-            current = await self.store.load(record.id)
-        except (NotFound, Unavailable):
+            current: Record | None = await self.store.load(record.id)
+        except NotFound:
             current = None
+        except Unavailable:
+            self.rollbacks.start(record, staged)
+            raise error from None
+        if current is None:
+            await self.rollbacks.discard(staged)
         if current is None or current.job_id != record.job_id:
             raise error
         log.warning("intake.sidecar_deferred", image_id=record.id)

@@ -11,7 +11,8 @@ Two kinds of numbers:
   this module only after the directory is set (``worker.middleware.metrics``);
 * **system gauges** read from Redis at scrape time (:class:`SnapshotCollector`): queue
   depth, delayed, in flight and dead letters per queue, live workers, images by status,
-  the oldest processing image. Every scraper (API, any worker pool) reports the same truth.
+  the oldest processing image, the scheduler's last storage check (``darkroom_fsck_*``).
+  Every scraper (API, any worker pool) reports the same truth.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from jobs.ops.fsck import KINDS as FSCK_KINDS
 from jobs.ops.stats import Snapshot
 
 __all__ = ["CONTENT_TYPE_LATEST"]
@@ -137,6 +139,30 @@ def snapshot_families(snapshot: Snapshot) -> Iterator[Metric]:
         )
         oldest.add_metric([], snapshot.oldest_processing.age_s if snapshot.oldest_processing else 0.0)
         yield oldest
+    if snapshot.fsck is not None:
+        yield from fsck_families(snapshot.fsck)
+
+
+def fsck_families(summary: dict[str, float]) -> Iterator[Metric]:
+    """The scheduler's last ``fsck`` (``jobs.ops.fsck``): alert on ``darkroom_fsck_problems > 0``."""
+    problems = GaugeMetricFamily(
+        "darkroom_fsck_problems",
+        "Problems the last scheduled storage check left: orphan, missing, unindexed, foreign.",
+        labels=["kind"],
+    )
+    for kind in FSCK_KINDS:
+        problems.add_metric([kind], summary.get(kind, 0.0))
+    yield problems
+    repaired = GaugeMetricFamily(
+        "darkroom_fsck_repaired", "Staged originals no record owned that the last scheduled check removed."
+    )
+    repaired.add_metric([], summary.get("repaired", 0.0))
+    yield repaired
+    last = GaugeMetricFamily(
+        "darkroom_fsck_last_run_timestamp_seconds", "When the last scheduled check started."
+    )
+    last.add_metric([], summary.get("at", 0.0))
+    yield last
 
 
 def exposition(snapshot: Snapshot | None, *, process_metrics: bool = True) -> bytes:

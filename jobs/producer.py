@@ -31,6 +31,7 @@ from jobs.intake import Intake, UploadOptions
 from jobs.models import Image
 from jobs.queue import JobQueue, redis_broker
 from jobs.rendering import Rendering
+from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.storage import Storage, open_storage
 from jobs.store import ImageStore, ListQuery, Page, list_images
@@ -44,6 +45,7 @@ class Producer:
     store: ImageStore
     queue: JobQueue
     hub: EventHub
+    rollbacks: Rollbacks
 
     @classmethod
     async def open(cls, settings: Settings) -> Producer:
@@ -51,13 +53,16 @@ class Producer:
         storage = await open_storage(settings)
         hub = EventHub(redis)
         await hub.start()
+        store = ImageStore(redis, storage)
+        queue = JobQueue(redis_broker(settings), redis)
         return cls(
             settings=settings,
             redis=redis,
             storage=storage,
-            store=ImageStore(redis, storage),
-            queue=JobQueue(redis_broker(settings), redis),
+            store=store,
+            queue=queue,
             hub=hub,
+            rollbacks=Rollbacks(store, storage, queue),
         )
 
     @classmethod
@@ -70,6 +75,7 @@ class Producer:
             await producer.close()
 
     async def close(self) -> None:
+        await self.rollbacks.close()
         await self.hub.stop()
         self.queue.close()
         await self.storage.close()
@@ -79,7 +85,7 @@ class Producer:
 
     @property
     def intake(self) -> Intake:
-        return Intake(self.settings, self.store, self.storage, self.queue)
+        return Intake(self.settings, self.store, self.storage, self.queue, self.rollbacks)
 
     @property
     def changes(self) -> Changes:

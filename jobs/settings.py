@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     stuck_after: float = Field(900.0, gt=0)
     reaper_interval: float = Field(15.0, gt=0, description="seconds between reaper runs")
     render_wait: float = Field(30.0, gt=0, description="how long a render URL request waits for its job")
+    # the scheduler's storage check (jobs.ops.fsck): report everything, remove staged originals
+    # no record owns; 0 turns it off
+    fsck_interval: float = Field(86400.0, ge=0, description="seconds between scheduled fsck runs")
+    # objects younger (and records changed more recently) than this are never judged: a job may
+    # be between its write and its record right now
+    fsck_grace: float = Field(3600.0, ge=0, description="seconds before an unowned object is an orphan")
 
     # --- jobs -----------------------------------------------------------------------------------
     imaging_threads: int = Field(1, ge=1, le=16)  # threads one job may use (1: each job on one core)

@@ -7,7 +7,7 @@ counting needs no change to any pipeline. Staging a fetched source URL under
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
@@ -47,6 +47,9 @@ class MeteredStorage:
 
     async def list(self, prefix: str) -> list[ObjectInfo]:
         return await self.inner.list(prefix)
+
+    def scan(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        return self.inner.scan(prefix)
 
     async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         await self.inner.copy(src, dst, content_type=content_type)  # no bytes pass through us

@@ -1,4 +1,4 @@
-"""Periodic work run from the worker pools: expiry sweep, reaper, broker maintenance.
+"""Periodic work run from the worker pools: expiry sweep, reaper, broker maintenance, fsck.
 
 Every worker process runs this loop on Dramatiq's event loop; a Redis lock with the
 period as TTL (``SET NX PX``) lets exactly one of them run each schedule per period,
@@ -8,6 +8,7 @@ however many pools are up.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import structlog
 from jobs.cancellation import raise_if_cancelled
 from jobs.constants import schedule_lock_key
 from jobs.ids import new_token
+from jobs.ops.fsck import ORIGINALS_ONLY, Fsck, save_summary
 from jobs.payloads import ExpireJob
 from jobs.settings import Settings
 from jobs.store.errors import redis_errors
@@ -43,12 +45,38 @@ async def broker_maintenance(ctx: WorkerContext) -> None:
     await asyncio.to_thread(requeue_dead_workers, broker)  # type: ignore[arg-type]
 
 
+async def check_storage(ctx: WorkerContext) -> None:
+    """``darkroom fsck`` without ``--repair``, except that staged originals no record owns are
+    removed (an upload refused, or its API killed, between staging and the record). The
+    counts go to Redis, where every ``/metrics`` scrape reads them."""
+    started = time.time()
+    fsck = Fsck(ctx.store, ctx.storage, grace_s=ctx.settings.fsck_grace, repair=ORIGINALS_ONLY)
+    report = await fsck.run()
+    await save_summary(ctx.redis, report, at=started)
+
+
+async def start_storage_check(ctx: WorkerContext) -> None:
+    """A walk of the whole store takes long: it runs beside the loop, not in it (the reaper
+    must not wait), and stops with the process (``ctx.tasks``)."""
+
+    async def guarded() -> None:
+        try:
+            await check_storage(ctx)
+        except Exception as exc:  # the next period tries again; the metrics keep the last run
+            log.warning("fsck.failed", error=str(exc)[:200])
+
+    ctx.tasks.append(asyncio.create_task(guarded(), name="darkroom-fsck"))
+
+
 def schedules(settings: Settings) -> list[Schedule]:
-    return [
+    plan = [
         Schedule("expire", settings.expire_sweep_interval, enqueue_expiry),
         Schedule("reap", settings.reaper_interval, reap),
         Schedule("maintenance", max(1.0, settings.heartbeat_timeout_ms / 4000), broker_maintenance),
     ]
+    if settings.fsck_interval > 0:
+        plan.append(Schedule("fsck", settings.fsck_interval, start_storage_check))
+    return plan
 
 
 async def tick(ctx: WorkerContext, plan: list[Schedule], owner: str) -> list[str]:

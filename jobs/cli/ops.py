@@ -1,4 +1,4 @@
-"""Operator commands that talk to Redis directly (no API key): blocklist."""
+"""Operator commands that talk to Redis directly (no API key): blocklist, fsck."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from jobs.cli.commands import EXIT_OK
+from jobs.cli.fsck import add_fsck_command
 from jobs.cli.output import print_json
 from jobs.constants import BLOCKLIST_KEY
 from jobs.errors import InvalidRequest
@@ -64,3 +65,4 @@ def add_ops_commands(sub: Any) -> None:
     )
     unblock.add_argument("checksum", metavar="SHA256")
     unblock.set_defaults(handler=cmd_unblock)
+    add_fsck_command(sub)

@@ -35,6 +35,7 @@ from jobs.ops.keys import canonical_queue, dead_key, dead_messages_key
 from jobs.ops.workers import now_ms
 from jobs.payloads import PAYLOADS, ImageJob, parse_payload
 from jobs.queue import JobQueue
+from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage import Storage
@@ -129,7 +130,7 @@ class Replayer:
         self.redis = redis
         self.queue = queue
         self.store = ImageStore(redis, storage)
-        self.intake = Intake(settings, self.store, storage, queue)
+        self.intake = Intake(settings, self.store, storage, queue, Rollbacks(self.store, storage, queue))
         self._claim = redis.register_script(_CLAIM)
 
     async def requeue(self, queues: list[Queue], limit: int | None = None) -> RequeueReport:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from jobs.constants import Queue
+from jobs.ops.fsck import read_summary
 from jobs.ops.images import ImageCounts, OldestProcessing, image_counts, oldest_processing
 from jobs.ops.queues import QueueStats, queue_stats
 from jobs.ops.workers import WorkerBeat, heartbeat_ttl_ms, live_workers, now_ms
@@ -21,6 +22,7 @@ class Snapshot:
     workers: list[WorkerBeat]
     images: ImageCounts | None  # None: not asked for (worker exporters skip the scan)
     oldest_processing: OldestProcessing | None
+    fsck: dict[str, float] | None = None  # the scheduler's last storage check; None: never ran
 
     def queue(self, queue: Queue | str) -> QueueStats:
         name = Queue.parse(str(queue)).value
@@ -38,6 +40,7 @@ class Snapshot:
                 "total": self.images.total,
             },
             "oldest_processing": None if self.oldest_processing is None else self.oldest_processing.as_dict(),
+            "fsck": self.fsck,
         }
 
 
@@ -46,4 +49,4 @@ async def read_snapshot(redis: Redis, settings: Settings, *, images: bool = True
     queues = await queue_stats(redis, settings.heartbeat_timeout_ms, workers)
     counts = await image_counts(redis) if images else None
     oldest = await oldest_processing(redis) if images else None
-    return Snapshot(now_ms(), queues, workers, counts, oldest)
+    return Snapshot(now_ms(), queues, workers, counts, oldest, await read_summary(redis))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
@@ -31,12 +31,14 @@ class ObjectInfo:
     """What ``head``/``list`` know about a stored object.
 
     ``etag`` is an opaque, backend-specific version tag: it changes when the object
-    is overwritten. Compare it only with etags from the same backend.
+    is overwritten. Compare it only with etags from the same backend. ``modified``: when it
+    was last written (Unix time), where the backend's listing tells (``scan`` always does).
     """
 
     key: str
     size: int
     etag: str | None
+    modified: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,11 @@ class Storage(Protocol):
 
     async def list(self, prefix: str) -> list[ObjectInfo]:
         """Every object under ``prefix`` (``""`` = the whole store), sorted by key."""
+        ...
+
+    def scan(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """Every object under ``prefix`` with its ``modified`` time, streamed in no set order:
+        memory stays bounded however many objects there are (``darkroom fsck``)."""
         ...
 
     async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:

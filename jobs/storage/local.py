@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import itertools
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path
 
 from jobs.errors import StorageError
@@ -30,6 +31,8 @@ from jobs.storage import direct_io
 from jobs.storage.atomic_files import AtomicFiles
 from jobs.storage.base import Copy, ObjectInfo, Put, Write, is_valid_key, validate_key, validate_prefix
 from jobs.storage.local_errors import NOT_FOUND_ERRNOS, translate_os_error, translated
+
+SCAN_PAGE = 1000
 
 
 def _etag(st: os.stat_result) -> str:
@@ -83,6 +86,20 @@ class LocalStorage:
         self._check_open()
         validate_prefix(prefix)
         return await asyncio.to_thread(self._list_sync, prefix)
+
+    async def scan(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """Pages of ``SCAN_PAGE`` objects read in a thread; the walk holds one open directory
+        per level, never a directory's whole listing (``images/`` has one entry per image)."""
+        self._check_open()
+        validate_prefix(prefix)
+        head, _, stem = prefix.rpartition("/")
+        files = self._scan_sync(self.root / head if head else self.root, f"{head}/" if head else "", stem)
+        try:
+            while page := await asyncio.to_thread(builtins.list, itertools.islice(files, SCAN_PAGE)):
+                for info in page:
+                    yield info
+        finally:
+            files.close()
 
     async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         src_path, dst_path = self._path(src), self._path(dst)
@@ -226,3 +243,24 @@ class LocalStorage:
                     found.append(ObjectInfo(key, st.st_size, _etag(st)))
             except FileNotFoundError:
                 continue  # removed while we were listing
+
+    def _scan_sync(self, directory: Path, key_prefix: str, stem: str) -> Generator[ObjectInfo, None, None]:
+        try:
+            entries = os.scandir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise translate_os_error(exc, key_prefix or "/") from exc
+        with entries:
+            for entry in entries:
+                if not entry.name.startswith(stem) or not is_valid_key(entry.name):
+                    continue  # outside the prefix, or a temp/foreign file
+                key = key_prefix + entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        yield from self._scan_sync(Path(entry.path), f"{key}/", "")
+                    elif entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        yield ObjectInfo(key, st.st_size, _etag(st), st.st_mtime)
+                except FileNotFoundError:
+                    continue  # removed while we were listing

@@ -8,8 +8,9 @@ Not for production: nothing is persisted and nothing is shared between processes
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from jobs.errors import ObjectNotFound, StorageError
 from jobs.storage.base import ObjectInfo, Write, validate_key, validate_prefix, write_each
@@ -20,6 +21,7 @@ class StoredObject:
     data: bytes
     etag: str
     content_type: str | None
+    modified: float = field(default_factory=time.time)
 
 
 class MemoryStorage:
@@ -68,11 +70,17 @@ class MemoryStorage:
             if key.startswith(prefix)
         ]
 
+    async def scan(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        for info in await self.list(prefix):
+            yield replace(info, modified=self.objects[info.key].modified)
+
     async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         self._check_open()
         validate_key(dst)
         source = self._lookup(src)
-        self.objects[dst] = replace(source, content_type=content_type or source.content_type)
+        self.objects[dst] = replace(
+            source, content_type=content_type or source.content_type, modified=time.time()
+        )
 
     async def write_many(self, writes: Sequence[Write]) -> None:
         await write_each(self, writes)

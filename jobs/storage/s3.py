@@ -197,6 +197,14 @@ class S3Storage:
         found.sort(key=lambda info: info.key)
         return found
 
+    async def scan(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """A page (``list_page_size`` keys) in memory at a time, in key order."""
+        self._check_open()
+        validate_prefix(prefix)
+        async with contextlib.aclosing(self._iter(prefix)) as objects:
+            async for info in objects:
+                yield info
+
     async def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
         full_src, full_dst = self._full_key(src), self._full_key(dst)
         extra: dict[str, str] = {}
@@ -267,7 +275,13 @@ class S3Storage:
                 for item in page.get("Contents", ()):
                     key = str(item["Key"])[len(self._root) :]
                     if is_valid_key(key):
-                        yield ObjectInfo(key, int(item["Size"]), _etag(item.get("ETag")))
+                        modified = item.get("LastModified")
+                        yield ObjectInfo(
+                            key,
+                            int(item["Size"]),
+                            _etag(item.get("ETag")),
+                            modified.timestamp() if modified is not None else None,
+                        )
         finally:
             if hasattr(pages, "aclose"):
                 await pages.aclose()

@@ -13,6 +13,7 @@ from jobs.constants import DEADLINES_KEY, account_images_key, original_key, reco
 from jobs.errors import BrokerUnavailable, StorageUnavailable
 from jobs.intake import Intake, UploadOptions
 from jobs.payloads import JobPayload
+from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage.memory import MemoryStorage
@@ -56,7 +57,9 @@ def upload(
     async def main() -> Any:
         redis = Redis.from_url(redis_url)
         try:
-            intake = Intake(settings, store(redis, storage), storage, queue)  # type: ignore[arg-type]
+            records = store(redis, storage)
+            rollbacks = Rollbacks(records, storage, queue)  # type: ignore[arg-type]
+            intake = Intake(settings, records, storage, queue, rollbacks)  # type: ignore[arg-type]
             image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
             members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
             return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
@@ -88,3 +91,73 @@ def test_a_created_record_is_an_accepted_request(
 def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
     with pytest.raises(BrokerUnavailable):
         upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)
+
+
+def test_an_upload_answered_503_leaves_no_staged_original(settings: Settings, redis_url: str) -> None:
+    storage = MemoryStorage()
+    with pytest.raises(BrokerUnavailable):
+        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+    assert list(storage.objects) == []
+
+
+class NothingDeletes(MemoryStorage):
+    async def delete(self, key: str) -> None:
+        raise StorageUnavailable("S3 unreachable")
+
+
+def test_a_failed_cleanup_still_answers_503(settings: Settings, redis_url: str) -> None:
+    """The original then stays for fsck's sweep; the caller still gets Redis's 503, not storage's."""
+    storage = NothingDeletes()
+    with pytest.raises(BrokerUnavailable):
+        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+    assert [key.split("/")[0] for key in storage.objects] == ["originals"]
+
+
+class RecordLandsRedisDies(ImageStore):
+    """Redis applies the record and dies before replying; it answers again after two reads."""
+
+    outage_reads = 2
+
+    async def create(self, record: Record) -> Record:
+        await super().create(record)
+        raise BrokerUnavailable()
+
+    async def load(self, image_id: str) -> Record:
+        if self.outage_reads > 0:
+            self.outage_reads -= 1
+            raise BrokerUnavailable()
+        return await super().load(image_id)
+
+
+class RecordLostRedisDies(RecordLandsRedisDies):
+    async def create(self, record: Record) -> Record:
+        raise BrokerUnavailable()
+
+
+@pytest.mark.parametrize("store_class", [RecordLandsRedisDies, RecordLostRedisDies], ids=["landed", "lost"])
+def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
+    settings: Settings, redis_url: str, store_class: type[ImageStore]
+) -> None:
+    """Answered 503 either way; once Redis answers, no image and no object of it remain, and a
+    record that landed after all is deleted with a sweep of its storage (a delete job)."""
+    storage, queue = MemoryStorage(), Queue(down=False)
+
+    async def main() -> tuple[list[bytes], list[JobPayload]]:
+        redis = Redis.from_url(redis_url)
+        try:
+            store = store_class(redis, storage)
+            rollbacks = Rollbacks(store, storage, queue)  # type: ignore[arg-type]
+            intake = Intake(settings, store, storage, queue, rollbacks)  # type: ignore[arg-type]
+            with pytest.raises(BrokerUnavailable):
+                await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
+            await rollbacks.wait()
+            listed = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
+            return listed, queue.sent
+        finally:
+            await redis.aclose()
+
+    listed, sent = asyncio.run(main())
+    assert listed == []
+    assert list(storage.objects) == []
+    landed = store_class is RecordLandsRedisDies
+    assert [type(job).__name__ for job in sent] == (["DeleteJob"] if landed else [])

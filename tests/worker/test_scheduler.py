@@ -45,4 +45,7 @@ def test_periods_come_from_settings(settings: Settings) -> None:
         ("expire", 7.0),
         ("reap", 3.0),
         ("maintenance", 2.0),
+        ("fsck", 86400.0),
     ]
+    off = tuned.model_copy(update={"fsck_interval": 0.0})
+    assert "fsck" not in [s.name for s in schedules(off)]

@@ -14,6 +14,7 @@ import structlog
 from jobs.constants import originals_index_key
 from jobs.errors import MediaBlocked, NotFound
 from jobs.models import ImageError
+from jobs.ownership import is_blocked
 from jobs.payloads import BlockJob
 from jobs.publication import public_urls, unpublished
 from jobs.states import Status
@@ -24,11 +25,6 @@ from worker.pipeline.objects import remove_content
 from worker.pipeline.purge import purge_derivatives
 
 log = structlog.get_logger(__name__)
-
-
-def is_blocked(record: Record) -> bool:
-    error = record.image.error
-    return record.status == Status.FAILED and error is not None and error.code == MediaBlocked.code
 
 
 def blocked(record: Record) -> Record | None:

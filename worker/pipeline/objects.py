@@ -1,13 +1,30 @@
-"""Storage chores shared by jobs: public copies, and removing everything of an image."""
+"""Storage chores shared by jobs: public copies, removing everything of an image, and removing
+what a job wrote once its record is decided."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
-from jobs.constants import image_prefixes, images_prefix, original_key, public_prefix, record_key
+import structlog
+
+from jobs.constants import (
+    image_prefixes,
+    images_prefix,
+    master_key,
+    original_key,
+    public_prefix,
+    record_key,
+    size_key,
+)
 from jobs.models import Image
+from jobs.ownership import owns
 from jobs.publication import copies
 from jobs.storage import Copy, Storage
+from jobs.store import Record
+from worker.imaging.types import Rendition
+
+log = structlog.get_logger(__name__)
 
 
 async def sync_public(storage: Storage, image: Image) -> None:
@@ -43,3 +60,24 @@ async def remove_image_objects(storage: Storage, image_id: str) -> int:
             await storage.delete(key)
             removed.append(1)
     return sum(removed)
+
+
+def rendition_keys(image_id: str, rendition: Rendition) -> list[str]:
+    """The keys ``save_rendition`` writes for ``rendition``: master and sizes."""
+    keys = [master_key(image_id, rendition.master.format)]
+    return keys + [size_key(image_id, name, v.format) for name, v in rendition.sizes.items()]
+
+
+async def remove_unowned(storage: Storage, record: Record, written: Iterable[str]) -> list[str]:
+    """After a job's final compare-and-set: remove what it wrote that ``record`` — the record as
+    stored, whoever won — does not own.
+
+    Only this attempt's own keys are candidates, never a prefix: a winner that wrote the same
+    keys (a redelivered duplicate of the job, the same outputs) owns them and keeps them, and
+    a newer job still processing the image owns everything it may be writing.
+    """
+    doomed = sorted({key for key in written if not owns(record, key)})
+    await asyncio.gather(*(storage.delete(key) for key in doomed))
+    if doomed:
+        log.info("job.outputs_removed", status=record.status.value, objects=len(doomed))
+    return doomed

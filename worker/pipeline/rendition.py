@@ -2,8 +2,8 @@
 
 If the image is (or is asked to be) published, its public copies are refreshed *before*
 the transition, so ``ready`` and ``url`` appear together. If the record vanished while the
-job ran (deleted), whatever the job wrote is removed again; so are the bytes it wrote
-to an image that was blocked meanwhile (the block's own cleanup may have run first).
+job ran (deleted), whatever the job wrote is removed again; if the job lost the guarded write
+(blocked, failed or taken over meanwhile), so is what it wrote that the winner does not own.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from jobs.constants import CONTENT_TYPES, FORMAT_EXTENSIONS, master_key, size_ke
 from jobs.errors import NotFound
 from jobs.models import SizeVariant, utcnow
 from jobs.payloads import ImageJob
-from jobs.publication import published
+from jobs.publication import copies, published
 from jobs.states import Status
 from jobs.storage import Copy, Put, Write
 from jobs.store import Record
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
-from worker.pipeline.block import is_blocked
-from worker.pipeline.objects import remove_content, remove_image_objects, sync_public
+from worker.pipeline.objects import remove_image_objects, remove_unowned, rendition_keys, sync_public
 from worker.pipeline.outcome import notify, owned_by
 
 log = structlog.get_logger(__name__)
@@ -91,8 +90,11 @@ async def complete(
     filename: str | None = None,
     extra: dict[str, Any] | None = None,
     source: tuple[bytes, str] | None = None,
+    written: tuple[str, ...] = (),
 ) -> Record | None:
     """processing → ready (publishing first if asked or already public). None if the image is gone.
+
+    ``written``: keys the job stored besides the rendition (e.g. the original it fetched).
 
     ``claimed``: the record as the job claimed it, so the common case costs one Redis
     round trip (the guarded write) instead of three. Should its publication state have
@@ -105,9 +107,11 @@ async def complete(
         return None
     public = publish or current.image.public
     fields = ready_fields(current, rendition, filename, source)
+    written += tuple(rendition_keys(job.image_id, rendition))
     if public:
         candidate = current.image.evolve(**fields)
         await sync_public(ctx.storage, candidate)
+        written += tuple(dst for _, dst in copies(candidate))
         fields |= published(ctx.settings, candidate, utcnow())
 
     owner: dict[str, Any] = {}
@@ -130,13 +134,21 @@ async def complete(
         return None
     if stale:
         return await complete(
-            ctx, job, rendition, publish=publish, filename=filename, extra=extra, source=source
+            ctx,
+            job,
+            rendition,
+            publish=publish,
+            filename=filename,
+            extra=extra,
+            source=source,
+            written=written,
         )
     if owner:
         await notify(ctx, owner, record)
-    elif is_blocked(record):  # blocked mid-job: the block removed the bytes before these were written
-        log.info("image.blocked_while_processing")
-        await remove_content(ctx.storage, job.image_id)
+    # lost (blocked, failed or taken over meanwhile, whose cleanup may have run before these
+    # writes): what this attempt wrote goes unless the winner owns it. Won: public copies of a
+    # publication undone meanwhile go too.
+    await remove_unowned(ctx.storage, record, written)
     return record
 
 

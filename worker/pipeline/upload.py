@@ -28,17 +28,18 @@ async def fetch_source(ctx: WorkerContext, url: str) -> bytes:
     )
 
 
-async def read_source(ctx: WorkerContext, job: UploadJob) -> bytes:
-    """The original bytes: staged by the API, or fetched once and staged for reruns."""
+async def read_source(ctx: WorkerContext, job: UploadJob) -> tuple[bytes, tuple[str, ...]]:
+    """The original bytes: staged by the API, or fetched once and staged for reruns; and the
+    keys this staged (the job removes them again if it loses its image meanwhile)."""
     key = original_key(job.image_id)
     try:
-        return await ctx.storage.get(key)
+        return await ctx.storage.get(key), ()
     except ObjectNotFound:
         if job.source_url is None:
             raise
     data = await fetch_source(ctx, job.source_url)
     await ctx.storage.put(key, data)
-    return data
+    return data, (key,)
 
 
 async def check_not_blocked(ctx: WorkerContext, checksum: str, *, index_as: str | None = None) -> None:
@@ -58,7 +59,7 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
     record = await claim(ctx, job)
     if record is None:
         return
-    data = await read_source(ctx, job)
+    data, staged = await read_source(ctx, job)
     if len(data) > ctx.limits.max_input_bytes:
         raise TooLarge(f"The input is {len(data)} bytes; the limit is {ctx.limits.max_input_bytes}.")
     # staged by the API (or refresh): the record already knows the bytes' sha256
@@ -75,4 +76,5 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
         publish=job.publish,
         extra={"original_checksum": checksum, "source_url": job.source_url},
         source=(data, checksum),
+        written=staged,
     )

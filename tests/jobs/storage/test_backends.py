@@ -8,6 +8,7 @@ double, so pipeline unit tests built on it can be trusted.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -135,6 +136,25 @@ class Contract:
             assert [o.key for o in await storage.list("")] == sorted(keys)
             assert await storage.list("images/c/") == []
             assert await storage.list("nothing/here/") == []
+
+        run(scenario)
+
+    def test_scan_streams_what_list_returns_with_modified_times(self, run: Runner) -> None:
+        keys = ["images/a/2.jpg", "images/b", "images/ab/x.jpg", "images/a/sub/3.jpg", "images/a/1.jpg", "z"]
+
+        async def scenario(storage: Storage) -> None:
+            before = time.time() - 5  # coarse filesystem clocks
+            for n, key in enumerate(keys):
+                await storage.put(key, b"x" * n)
+            for prefix in ("images/a/", "images/a", "", "nothing/"):
+                scanned = [o async for o in storage.scan(prefix)]
+                listed = await storage.list(prefix)
+                assert sorted((o.key, o.size, o.etag) for o in scanned) == [
+                    (o.key, o.size, o.etag) for o in listed
+                ]
+                assert all(
+                    o.modified is not None and before <= o.modified <= time.time() + 5 for o in scanned
+                )
 
         run(scenario)
 
