@@ -7,22 +7,26 @@ Two roles:
 * **account** — logged in with an ordinary API key: queues, workers and totals (shared by
   everyone) and only that account's images and failures.
 
-The session is a stateless token ``v1.<payload>.<hmac>`` (HMAC-SHA256 over a key derived
-from the signing key, the admin key and the API keys, so rotating any of them logs
-everyone out) in an ``HttpOnly; SameSite=Strict`` cookie. ``darkroom dashboard-link``
-mints a short-lived login link for headless browsers and for ops who'd rather not paste a
-key into a form. POSTs carry a CSRF token bound to the session.
+Sessions and login links are stateless ``itsdangerous`` tokens (a timestamped, HMAC-SHA256
+signed JSON payload) under a key derived from the signing key, the admin key and the API
+keys, so rotating any of them logs everyone out. Each use signs with its own salt, so a
+session cookie is never accepted as a login link or the other way round. The session lives
+in an ``HttpOnly; SameSite=Strict`` cookie. ``darkroom dashboard-link`` mints a short-lived
+login link for headless browsers and for ops who'd rather not paste a key into a form. POSTs
+carry a CSRF token: the session token's signature under a third salt, so it is bound to the
+session it was shown with.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-import time
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from itsdangerous import BadData, Signer, URLSafeTimedSerializer
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from jobs.api.auth import account_for
 from jobs.settings import Settings
@@ -32,6 +36,7 @@ SESSION_TTL_S: Final = 12 * 3600
 LOGIN_LINK_TTL_S: Final = 10 * 60
 Role = Literal["operator", "account"]
 Use = Literal["session", "login"]
+SALT: Final = "darkroom.dashboard."  # + the use: "session", "login", "csrf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,55 +53,58 @@ class Viewer:
         return "operator" if self.operator else f"account {self.account}"
 
 
-def _secret(settings: Settings) -> bytes:
-    material = json.dumps(
+class _Claims(BaseModel):
+    """What a token says; its age is carried by the signer's timestamp."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    account: str | None
+    ttl: int  # seconds the token was issued for (login links choose theirs: `dashboard-link --ttl`)
+
+
+def _secret(settings: Settings) -> str:
+    """Every key that grants access: changing any of them invalidates every token."""
+    return json.dumps(
         [
             settings.signing_key.get_secret_value(),
             settings.admin_key.get_secret_value(),
             sorted(settings.api_keys.items()),
         ]
     )
-    return hashlib.sha256(b"darkroom-dashboard\0" + material.encode()).digest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+def _serializer(settings: Settings, use: Use) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        _secret(settings), salt=SALT + use, signer_kwargs={"digest_method": hashlib.sha256}
+    )
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _csrf_signer(settings: Settings) -> Signer:
+    return Signer(_secret(settings), salt=SALT + "csrf", digest_method=hashlib.sha256)
 
 
 def issue(settings: Settings, viewer: Viewer, use: Use = "session", ttl_s: float | None = None) -> str:
     ttl = ttl_s if ttl_s is not None else (SESSION_TTL_S if use == "session" else LOGIN_LINK_TTL_S)
-    payload = _b64(
-        json.dumps(
-            {"role": viewer.role, "account": viewer.account, "use": use, "exp": int(time.time() + ttl)}
-        ).encode()
-    )
-    signature = _b64(hmac.new(_secret(settings), payload.encode(), hashlib.sha256).digest())
-    return f"v1.{payload}.{signature}"
+    claims = _Claims(role=viewer.role, account=viewer.account, ttl=int(ttl))
+    return _serializer(settings, use).dumps(claims.model_dump())
 
 
 def verify(settings: Settings, token: str | None, use: Use = "session") -> Viewer | None:
-    if not token or token.count(".") != 2:
+    """The viewer a token still grants, or None (forged, another use's, expired, or revoked)."""
+    if not token:
         return None
-    version, payload, signature = token.split(".")
-    expected = _b64(hmac.new(_secret(settings), payload.encode(), hashlib.sha256).digest())
-    if version != "v1" or not hmac.compare_digest(signature, expected):
-        return None
+    serializer = _serializer(settings, use)
     try:
-        body = json.loads(_unb64(payload))
-    except ValueError:
+        claims = _Claims.model_validate(serializer.loads(token))  # genuine, and signed for this use
+        serializer.loads(token, max_age=claims.ttl)  # and younger than the life it was issued with
+    except (BadData, ValidationError):
         return None
-    if body.get("use") != use or int(body.get("exp", 0)) < time.time():
-        return None
-    role = body.get("role")
-    if role == "operator" and settings.admin_key.get_secret_value():
+    # the key that signed it may be gone since: the admin key unset, the account's API keys removed
+    if claims.role == "operator" and settings.admin_key.get_secret_value():
         return Viewer("operator", None)
-    account = body.get("account")
-    if role == "account" and isinstance(account, str) and account in settings.accounts():
-        return Viewer("account", account)
+    if claims.role == "account" and claims.account in settings.accounts():
+        return Viewer("account", claims.account)
     return None
 
 
@@ -110,8 +118,8 @@ def login_with_key(settings: Settings, key: str) -> Viewer | None:
 
 
 def csrf_token(settings: Settings, session: str) -> str:
-    return _b64(hmac.new(_secret(settings), b"csrf\0" + session.encode(), hashlib.sha256).digest())[:32]
+    return _csrf_signer(settings).get_signature(session).decode()
 
 
 def check_csrf(settings: Settings, session: str, given: str) -> bool:
-    return hmac.compare_digest(csrf_token(settings, session), given)
+    return _csrf_signer(settings).verify_signature(session, given)

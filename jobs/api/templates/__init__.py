@@ -1,1 +1,1 @@
-"""Templates and stylesheet of the ops dashboard (plain HTML/CSS, shipped as package data)."""
+"""Jinja2 templates and stylesheet of the ops dashboard (shipped as package data)."""
