@@ -92,8 +92,7 @@ class LocalStorage:
         per level, never a directory's whole listing (``images/`` has one entry per image)."""
         self._check_open()
         validate_prefix(prefix)
-        head, _, stem = prefix.rpartition("/")
-        files = self._scan_sync(self.root / head if head else self.root, f"{head}/" if head else "", stem)
+        files = self._objects(prefix)
         try:
             while page := await asyncio.to_thread(builtins.list, itertools.islice(files, SCAN_PAGE)):
                 for info in page:
@@ -169,11 +168,12 @@ class LocalStorage:
         return removed
 
     def _list_sync(self, prefix: str) -> builtins.list[ObjectInfo]:
+        return sorted(self._objects(prefix), key=lambda info: info.key)
+
+    def _objects(self, prefix: str) -> Generator[ObjectInfo, None, None]:
+        """Every object under ``prefix``, in directory order, walked lazily."""
         head, _, stem = prefix.rpartition("/")
-        found: builtins.list[ObjectInfo] = []
-        self._walk(self.root / head if head else self.root, f"{head}/" if head else "", stem, found)
-        found.sort(key=lambda info: info.key)
-        return found
+        return self._scan_sync(self.root / head if head else self.root, f"{head}/" if head else "", stem)
 
     def _copy_sync(
         self, src: str, src_path: Path, dst: str, dst_path: Path, *, sync_dir: bool = True
@@ -223,26 +223,6 @@ class LocalStorage:
             except OSError:
                 return  # not empty (or already gone, or not ours to remove): stop climbing
             directory = directory.parent
-
-    def _walk(self, directory: Path, key_prefix: str, stem: str, found: builtins.list[ObjectInfo]) -> None:
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        except OSError as exc:
-            raise translate_os_error(exc, key_prefix or "/") from exc
-        for entry in entries:
-            if not entry.name.startswith(stem) or not is_valid_key(entry.name):
-                continue  # outside the prefix, or a temp/foreign file
-            key = key_prefix + entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    self._walk(Path(entry.path), f"{key}/", "", found)
-                elif entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    found.append(ObjectInfo(key, st.st_size, _etag(st)))
-            except FileNotFoundError:
-                continue  # removed while we were listing
 
     def _scan_sync(self, directory: Path, key_prefix: str, stem: str) -> Generator[ObjectInfo, None, None]:
         try:
