@@ -9,10 +9,11 @@ metrics) *before* the store is built on it, so every write is seen by the wrappe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 from redis.asyncio import Redis
@@ -23,6 +24,7 @@ from jobs.storage import Storage, open_storage
 from jobs.store import ImageStore
 
 WrapStorage = Callable[[Storage], Storage]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -71,3 +73,13 @@ class Backends:
             self.queue.close()
         await self.storage.close()
         await self.redis.aclose()
+
+
+def run_with_backends(settings: Settings, use: Callable[[Backends], Awaitable[T]], **options: Any) -> T:
+    """For synchronous callers (the CLI): open the backends on a fresh loop, ``use`` them, close."""
+
+    async def run() -> T:
+        async with Backends.connect(settings, **options) as backends:
+            return await use(backends)
+
+    return asyncio.run(run())
