@@ -54,9 +54,22 @@ class Backends:
         except BaseException:
             await redis.aclose()
             raise
-        if wrap_storage is not None:
-            storage = wrap_storage(storage)
-        queue = JobQueue(broker if broker is not None else redis_broker(settings), redis)
+        return cls.around(settings, redis, wrap_storage(storage) if wrap_storage else storage, broker=broker)
+
+    @classmethod
+    def around(
+        cls,
+        settings: Settings,
+        redis: Redis,
+        storage: Storage,
+        *,
+        broker: dramatiq.Broker | None = None,
+        queue: JobQueue | None = None,
+    ) -> Backends:
+        """The store and the queue on open clients (the one place they are built). ``queue``: this
+        one (a test double) instead of one on ``broker`` or on a producer broker of our own."""
+        if queue is None:
+            queue = JobQueue(broker if broker is not None else redis_broker(settings), redis)
         return cls(settings, redis, storage, ImageStore(redis, storage), queue, owns_broker=broker is None)
 
     @classmethod
