@@ -25,44 +25,32 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from jobs.backends import Backends
 from jobs.changes import Changes, Outcome
 from jobs.events import EventHub
 from jobs.intake import Intake, UploadOptions
 from jobs.models import Image
-from jobs.queue import JobQueue, redis_broker
+from jobs.queue import JobQueue
 from jobs.rendering import Rendering
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
-from jobs.storage import Storage, open_storage
+from jobs.storage import Storage
 from jobs.store import ImageStore, ListQuery, Page, list_images
 
 
 @dataclass(slots=True)
 class Producer:
-    settings: Settings
-    redis: Redis
-    storage: Storage
-    store: ImageStore
-    queue: JobQueue
+    backends: Backends  # Redis, storage, store, queue: opened as the worker and the CLI open them
     hub: EventHub
     rollbacks: Rollbacks
 
     @classmethod
     async def open(cls, settings: Settings) -> Producer:
-        redis = Redis.from_url(settings.redis_url, health_check_interval=30)
-        storage = await open_storage(settings)
-        hub = EventHub(redis)
+        backends = await Backends.open(settings)
+        hub = EventHub(backends.redis)
         await hub.start()
-        store = ImageStore(redis, storage)
-        queue = JobQueue(redis_broker(settings), redis)
         return cls(
-            settings=settings,
-            redis=redis,
-            storage=storage,
-            store=store,
-            queue=queue,
-            hub=hub,
-            rollbacks=Rollbacks(store, storage, queue),
+            backends=backends, hub=hub, rollbacks=Rollbacks(backends.store, backends.storage, backends.queue)
         )
 
     @classmethod
@@ -77,9 +65,27 @@ class Producer:
     async def close(self) -> None:
         await self.rollbacks.close()
         await self.hub.stop()
-        self.queue.close()
-        await self.storage.close()
-        await self.redis.aclose()
+        await self.backends.close()
+
+    @property
+    def settings(self) -> Settings:
+        return self.backends.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.backends.redis
+
+    @property
+    def storage(self) -> Storage:
+        return self.backends.storage
+
+    @property
+    def store(self) -> ImageStore:
+        return self.backends.store
+
+    @property
+    def queue(self) -> JobQueue:
+        return self.backends.queue
 
     # --- the services behind every endpoint ------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The worker's ``ctx``: clients created once on Dramatiq's event loop, closed at shutdown.
 
-Like arq's ``ctx``: a small explicit bundle handed to every pipeline function. It is
-opened by :class:`worker.middleware.lifecycle.Lifecycle` after the event loop starts.
+Like arq's ``ctx``: a small explicit bundle handed to every pipeline function: the
+:class:`jobs.backends.Backends` every process opens, plus the worker's own HTTP client, CDN
+purger, imaging limits and threads. :mod:`worker.app` opens it once the event loop runs.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import dramatiq
 import httpx
 from redis.asyncio import Redis
 
+from jobs.backends import Backends, WrapStorage
 from jobs.queue import JobQueue
 from jobs.settings import Settings
-from jobs.storage import Storage, open_storage
+from jobs.storage import Storage
 from jobs.store import ImageStore
 from worker.cdn import Purger, make_purger
 from worker.imaging.types import Limits
@@ -32,11 +34,7 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class WorkerContext:
-    settings: Settings
-    redis: Redis
-    storage: Storage
-    store: ImageStore
-    queue: JobQueue
+    backends: Backends
     http: httpx.AsyncClient
     purger: Purger
     limits: Limits
@@ -48,18 +46,23 @@ class WorkerContext:
     closing: bool = False
 
     @classmethod
-    async def open(cls, settings: Settings, broker: dramatiq.Broker) -> WorkerContext:
-        redis = Redis.from_url(settings.redis_url, health_check_interval=30)
-        storage = await open_storage(settings)
+    async def open(
+        cls, settings: Settings, broker: dramatiq.Broker, *, wrap_storage: WrapStorage | None = None
+    ) -> WorkerContext:
+        """Open the backends (enqueueing through the worker's ``broker``; ``wrap_storage`` wraps
+        the storage before the store is built on it), then the worker's own clients."""
+        backends = await Backends.open(settings, broker=broker, wrap_storage=wrap_storage)
+        return cls.around(backends)
+
+    @classmethod
+    def around(cls, backends: Backends, *, purger: Purger | None = None) -> WorkerContext:
+        """The worker's clients around open ``backends`` (``purger``: instead of the configured one)."""
+        settings = backends.settings
         http = httpx.AsyncClient(timeout=settings.fetch_timeout, follow_redirects=False)
         return cls(
-            settings=settings,
-            redis=redis,
-            storage=storage,
-            store=ImageStore(redis, storage),
-            queue=JobQueue(broker, redis),
+            backends=backends,
             http=http,
-            purger=make_purger(settings, http),
+            purger=purger if purger is not None else make_purger(settings, http),
             limits=Limits(
                 max_pixels=settings.max_pixels,
                 max_frames=settings.max_frames,
@@ -68,6 +71,26 @@ class WorkerContext:
             ),
             imaging_pool=imaging_threads(settings.imaging_concurrency),
         )
+
+    @property
+    def settings(self) -> Settings:
+        return self.backends.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.backends.redis
+
+    @property
+    def storage(self) -> Storage:
+        return self.backends.storage
+
+    @property
+    def store(self) -> ImageStore:
+        return self.backends.store
+
+    @property
+    def queue(self) -> JobQueue:
+        return self.backends.queue
 
     async def imaging(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a pure imaging call off the event loop, on one of the process's imaging threads.
@@ -90,8 +113,7 @@ class WorkerContext:
                 await task
         self.imaging_pool.shutdown(wait=False, cancel_futures=True)
         await self.http.aclose()
-        await self.storage.close()
-        await self.redis.aclose()
+        await self.backends.close()
 
 
 def imaging_threads(count: int) -> ThreadPoolExecutor:
@@ -108,5 +130,5 @@ def set_current(ctx: WorkerContext | None) -> None:
 
 def current() -> WorkerContext:
     if _current is None:
-        raise RuntimeError("worker context is not open (is the Lifecycle middleware installed?)")
+        raise RuntimeError("worker context is not open (was the broker built by worker.app?)")
     return _current

@@ -2,11 +2,12 @@
 
 * bad payload → logged and dropped (nothing to retry; the image, if any, is failed);
 * permanent :class:`DarkroomError` → the image becomes ``failed`` with its code, message acked;
-  the outcome (``"failed"``, else ``"ok"``) is left on the message as ``darkroom_result``, so
-  the metrics middleware counts it without asking Redis (an actor's *return value* would make
-  Dramatiq warn on every job without a Results backend);
-* transient errors and unexpected exceptions propagate, so Dramatiq's Retries middleware
-  retries them with backoff; :class:`worker.middleware.outcome.FailOnGiveUp` fails the image
+  the result (``"failed"``, else ``"ok"``) is left on the message
+  (:func:`worker.results.record_result`), so the metrics middleware counts it without asking
+  Redis;
+* errors :func:`worker.results.retryable` calls transient, and unexpected exceptions,
+  propagate, so Dramatiq's Retries middleware retries them with backoff;
+  :class:`worker.middleware.outcome.FailOnGiveUp` fails the image
   when retries run out or the time limit hits; they are logged there, not here
   (:class:`worker.middleware.retries.DurableRetries`: one line per attempt, a traceback
   only for an unexpected exception);
@@ -18,7 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from dramatiq.asyncio import get_event_loop_thread
@@ -30,6 +31,7 @@ from jobs.payloads import ImageJob, JobPayload, parse_payload
 from worker import context
 from worker.context import WorkerContext
 from worker.pipeline.outcome import fail_with
+from worker.results import JobResult, record_result, retryable
 
 log = structlog.get_logger(__name__)
 
@@ -50,9 +52,6 @@ def current_attempt() -> int:
     return int(message.options.get("retries", 0)) + 1 if message is not None else 1
 
 
-JobResult = Literal["ok", "failed", "abandoned"]
-
-
 async def run_job(raw: Any, handler: Handler[P], attempt: int) -> JobResult:
     ctx = context.current()
     try:
@@ -68,7 +67,7 @@ async def run_job(raw: Any, handler: Handler[P], attempt: int) -> JobResult:
             if ctx.closing:  # our clients were closed under it: the requeued copy does the work
                 log.warning("job.abandoned_at_shutdown", error=str(exc)[:200])
                 return "abandoned"
-            if not isinstance(exc, DarkroomError) or exc.transient:
+            if not isinstance(exc, DarkroomError) or retryable(exc):
                 raise  # DurableRetries logs it, once: one line, or the traceback of a bug
             log.info("job.permanent_error", error_code=exc.code, error_message=exc.message)
             if isinstance(job, ImageJob) and job.owns_image:
@@ -87,14 +86,6 @@ async def _reject_payload(ctx: WorkerContext, raw: Any, exc: InvalidRequest) -> 
         await fail_with(ctx, image_id, job_id, exc)
 
 
-RESULT_ATTRIBUTE = "darkroom_result"
-
-
-def job_result(message: Any) -> JobResult | None:
-    """What :func:`job_actor` recorded on a processed message (None: it raised, or never ran)."""
-    return getattr(message, RESULT_ATTRIBUTE, None)
-
-
 def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], None]:
     """Wrap an async pipeline function as a (sync) Dramatiq actor body."""
 
@@ -102,7 +93,7 @@ def job_actor(handler: Handler[P]) -> Callable[[dict[str, Any]], None]:
         result = run_on_loop(run_job(payload, handler, current_attempt()))
         message = CurrentMessage.get_current_message()
         if message is not None:
-            setattr(message, RESULT_ATTRIBUTE, result)
+            record_result(message, result)
 
     actor.__name__ = handler.__name__
     actor.__doc__ = handler.__doc__

@@ -9,20 +9,16 @@ memory or in one document. Exit codes: 0 clean (or every problem found was repai
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
 
-from redis.asyncio import Redis
-
+from jobs.backends import Backends, run_with_backends
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK
 from jobs.errors import InvalidRequest
 from jobs.logs import configure_logging
 from jobs.ops.fsck import EVERY_KIND, Fsck, FsckReport, Problem
 from jobs.settings import Settings
-from jobs.storage import open_storage
-from jobs.store import ImageStore
 
 
 def print_line(value: Any) -> None:
@@ -40,20 +36,12 @@ def cmd_fsck(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidRequest("--grace must be 0 or more seconds.", field="grace")
     configure_logging(settings, process="cli")  # log lines to stderr: stdout stays JSON lines
 
-    async def run() -> FsckReport:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=30)
-        storage = await open_storage(settings)
-        try:
-            repair = EVERY_KIND if args.repair else frozenset()
-            fsck = Fsck(
-                ImageStore(redis, storage), storage, grace_s=grace, repair=repair, on_problem=print_problem
-            )
-            return await fsck.run()
-        finally:
-            await storage.close()
-            await redis.aclose()
+    async def run(backends: Backends) -> FsckReport:
+        repair = EVERY_KIND if args.repair else frozenset()
+        fsck = Fsck(backends.store, backends.storage, grace_s=grace, repair=repair, on_problem=print_problem)
+        return await fsck.run()
 
-    report = asyncio.run(run())
+    report = run_with_backends(settings, run, socket_connect_timeout=3, socket_timeout=30)
     print_line({"summary": report.as_dict()})
     return EXIT_OK if report.remaining == 0 else EXIT_FAILED
 

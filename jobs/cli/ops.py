@@ -6,8 +6,7 @@ import argparse
 import re
 from typing import Any
 
-import redis
-
+from jobs.backends import Backends, run_with_backends
 from jobs.cli.commands import EXIT_OK
 from jobs.cli.fsck import add_fsck_command
 from jobs.cli.output import print_json
@@ -15,7 +14,6 @@ from jobs.constants import BLOCKLIST_KEY
 from jobs.errors import InvalidRequest
 from jobs.ids import new_token
 from jobs.payloads import BlockJob
-from jobs.queue import JobQueue, redis_broker
 from jobs.settings import Settings
 from jobs.store.errors import redis_errors
 
@@ -31,28 +29,27 @@ def parse_checksum(raw: str) -> str:
 
 def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
     checksum = parse_checksum(args.checksum)
-    client = redis.Redis.from_url(settings.redis_url)
-    queue = JobQueue(redis_broker(settings))
-    try:
+
+    async def block(backends: Backends) -> bool:
         with redis_errors():
-            added = client.sadd(BLOCKLIST_KEY, checksum)
-        queue.send(BlockJob(job_id=new_token(), checksum=checksum))
-    finally:
-        client.close()
-        queue.close()
-    print_json({"checksum": checksum, "blocked": True, "new": bool(added)})
+            added = await backends.redis.sadd(BLOCKLIST_KEY, checksum)
+        await backends.queue.asend(BlockJob(job_id=new_token(), checksum=checksum))
+        return bool(added)
+
+    added = run_with_backends(settings, block)
+    print_json({"checksum": checksum, "blocked": True, "new": added})
     return EXIT_OK
 
 
 def cmd_unblock(settings: Settings, args: argparse.Namespace) -> int:
     checksum = parse_checksum(args.checksum)
-    client = redis.Redis.from_url(settings.redis_url)
-    try:
+
+    async def unblock(backends: Backends) -> bool:
         with redis_errors():
-            removed = client.srem(BLOCKLIST_KEY, checksum)
-    finally:
-        client.close()
-    print_json({"checksum": checksum, "blocked": False, "was_blocked": bool(removed)})
+            return bool(await backends.redis.srem(BLOCKLIST_KEY, checksum))
+
+    removed = run_with_backends(settings, unblock)
+    print_json({"checksum": checksum, "blocked": False, "was_blocked": removed})
     return EXIT_OK
 
 

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
+from jobs.backends import Backends, run_with_backends
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK
 from jobs.cli.output import err, print_json
 from jobs.constants import NAMESPACE, Queue
@@ -33,10 +34,7 @@ from jobs.ops.dead_letters import Replayer, list_dead
 from jobs.ops.reindex import reindex
 from jobs.ops.stats import Snapshot, read_snapshot
 from jobs.ops.workers import heartbeat_ttl_ms, live_workers
-from jobs.queue import JobQueue, redis_broker
 from jobs.settings import Settings
-from jobs.storage import open_storage
-from jobs.store import ImageStore
 from jobs.store.errors import redis_errors
 
 T = TypeVar("T")
@@ -55,6 +53,17 @@ def with_redis(settings: Settings, use: Callable[[Redis], Awaitable[T]]) -> T:
             await redis.aclose()
 
     return asyncio.run(run())
+
+
+def with_backends(settings: Settings, use: Callable[[Backends], Awaitable[T]]) -> T:
+    """:func:`with_redis`, with the storage, store and queue too (:class:`jobs.backends.Backends`)."""
+    configure_logging(settings, process="cli")
+
+    async def guarded(backends: Backends) -> T:
+        with redis_errors():
+            return await use(backends)
+
+    return run_with_backends(settings, guarded, socket_connect_timeout=3, socket_timeout=10)
 
 
 def parse_queues(names: list[str] | None) -> list[Queue]:
@@ -115,17 +124,11 @@ def cmd_requeue_dead(settings: Settings, args: argparse.Namespace) -> int:
         print_json(with_redis(settings, listing))
         return EXIT_OK
 
-    async def replay(redis: Redis) -> dict[str, object]:
-        storage = await open_storage(settings)
-        queue = JobQueue(redis_broker(settings))
-        try:
-            report = await Replayer(settings, redis, storage, queue).requeue(queues, args.limit)
-        finally:
-            queue.close()
-            await storage.close()
+    async def replay(b: Backends) -> dict[str, object]:
+        report = await Replayer(settings, b.redis, b.storage, b.queue).requeue(queues, args.limit)
         return report.as_dict()
 
-    report = with_redis(settings, replay)
+    report = with_backends(settings, replay)
     print_json(report)
     return EXIT_FAILED if report["errors"] else EXIT_OK
 
@@ -158,14 +161,10 @@ def cmd_probe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
-    async def run(redis: Redis) -> dict[str, object]:
-        storage = await open_storage(settings)
-        try:
-            return (await reindex(ImageStore(redis, storage), storage, dry_run=args.dry_run)).as_dict()
-        finally:
-            await storage.close()
+    async def run(b: Backends) -> dict[str, object]:
+        return (await reindex(b.store, b.storage, dry_run=args.dry_run)).as_dict()
 
-    report = with_redis(settings, run)
+    report = with_backends(settings, run)
     print_json(report)
     return EXIT_FAILED if report["invalid"] else EXIT_OK
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dramatiq.brokers.stub import StubBroker
 
 from jobs.payloads import JobPayload
+from jobs.queue import JobQueue
 
 
-class RecordingQueue:
-    """Stands in for :class:`jobs.queue.JobQueue`: remembers what would have been sent."""
+class RecordingQueue(JobQueue):
+    """A :class:`jobs.queue.JobQueue` that remembers what it would have sent instead of sending it."""
 
     def __init__(self) -> None:
+        super().__init__(StubBroker(middleware=[]))
         self.sent: list[JobPayload] = []
 
-    async def asend(self, job: JobPayload, **_: Any) -> str:
+    def send(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
         self.sent.append(job)
         return job.job_id
+
+    async def asend(self, job: JobPayload, *, delay_ms: int | None = None) -> str:
+        return self.send(job, delay_ms=delay_ms)

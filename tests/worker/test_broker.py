@@ -15,11 +15,11 @@ from jobs.constants import NAMESPACE
 from jobs.errors import MediaFailed, StorageUnavailable
 from jobs.ids import new_image_id
 from jobs.settings import Settings
-from worker import context as worker_context
 from worker.actors import declare_actors
-from worker.broker import build_broker, should_retry
-from worker.middleware import DurableRetries, FailOnGiveUp, Lifecycle, Metrics, outcome
+from worker.app import build_broker
+from worker.middleware import DurableRetries, FailOnGiveUp, Lifecycle, Metrics
 from worker.middleware import retries as durable
+from worker.results import should_retry
 
 
 def test_retry_policy() -> None:
@@ -98,12 +98,11 @@ def test_the_image_fails_when_the_same_hook_gives_up_on_its_job(
     declare_actors(broker, settings)
     failures: list[tuple[str, str, str, str]] = []
 
-    def mark_failed(ctx: object, image_id: str, job_id: str, code: str, text: str) -> None:
+    def fail_image(image_id: str, job_id: str, code: str, text: str) -> None:
         failures.append((image_id, job_id, code, text))
 
-    monkeypatch.setattr(outcome, "mark_failed", mark_failed)
-    monkeypatch.setattr(outcome, "run_on_loop", lambda result: result)
-    monkeypatch.setattr(worker_context, "current", lambda: None)
+    give_up = next(m for m in broker.middleware if isinstance(m, FailOnGiveUp))
+    monkeypatch.setattr(give_up, "fail_image", fail_image)  # what worker.app hands it, recorded
     monkeypatch.setattr(durable.PatientEnqueue, "enqueue", lambda self, message, *, delay=None: message)
     image_id = new_image_id()
     payload = {"kind": "upload", "job_id": "j1", "image_id": image_id, "account": "acme"}

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from jobs.constants import WORKERS_KEY, Queue, worker_key
 from jobs.ops.workers import WorkerBeat, heartbeat_ttl_ms, live_workers
 from jobs.settings import Settings
 from tests.support.servers import free_port
+from tests.support.worker_ctx import make_worker_ctx
 from worker.heartbeat import describe_worker, run_heartbeat
 
 ME = WorkerBeat("broker-1", "pod-a", 101, 100, (Queue.UPLOAD.value,), 2, "0.1.0", "2024-01-01T00:00:00+00:00")
@@ -32,8 +32,9 @@ def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
     ttl = heartbeat_ttl_ms(fast)
 
     async def scenario() -> None:
-        redis = Redis.from_url(settings.redis_url)
-        task = asyncio.create_task(run_heartbeat(SimpleNamespace(redis=redis, settings=fast), ME))  # type: ignore[arg-type]
+        ctx = await make_worker_ctx(fast)
+        redis = ctx.redis
+        task = asyncio.create_task(run_heartbeat(ctx, ME))
 
         async def listed() -> bool:
             return [w.id for w in await live_workers(redis, ttl)] == ["broker-1"]
@@ -58,7 +59,7 @@ def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
             await task
         assert await redis.exists(worker_key("broker-1")) == 0
         assert await redis.zscore(WORKERS_KEY, "broker-1") is None
-        await redis.aclose()
+        await ctx.close()
 
     asyncio.run(scenario())
 
@@ -73,11 +74,11 @@ def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> 
     busy = settings.model_copy(update={"worker_heartbeat_interval": 0})
 
     async def scenario() -> int:
-        redis = Redis.from_url(settings.redis_url)
+        ctx = await make_worker_ctx(busy)
         stuck = 0
         rng = random.Random(7)
         for _ in range(150):
-            task = asyncio.create_task(run_heartbeat(SimpleNamespace(redis=redis, settings=busy), ME))  # type: ignore[arg-type]
+            task = asyncio.create_task(run_heartbeat(ctx, ME))
             await asyncio.sleep(rng.random() * 0.004)  # somewhere inside a beat
             task.cancel()
             done, _ = await asyncio.wait([task], timeout=3.0)
@@ -86,7 +87,7 @@ def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> 
                 while not task.done():  # do not leave it running into the next round
                     task.cancel()
                     await asyncio.sleep(0.01)
-        await redis.aclose()
+        await ctx.close()
         return stuck
 
     assert asyncio.run(scenario()) == 0
@@ -96,14 +97,16 @@ def test_a_redis_outage_does_not_stop_the_loop(settings: Settings) -> None:
     fast = settings.model_copy(update={"worker_heartbeat_interval": 0.01})
 
     async def scenario() -> None:
-        down = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
-        task = asyncio.create_task(run_heartbeat(SimpleNamespace(redis=down, settings=fast), ME))  # type: ignore[arg-type]
+        down = await make_worker_ctx(
+            fast.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+        )
+        task = asyncio.create_task(run_heartbeat(down, ME))
         await asyncio.sleep(0.3)  # several failed beats
         assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await down.aclose()
+        await down.close()
 
     asyncio.run(scenario())
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import SimpleNamespace
-
-from redis.asyncio import Redis
 
 from jobs.constants import DEADLINES_KEY
 from jobs.ids import new_image_id
@@ -14,20 +11,17 @@ from jobs.models import Image
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from jobs.storage.memory import MemoryStorage
-from jobs.store import ImageStore, Record
+from jobs.store import Record
 from tests.support.doubles import RecordingQueue
+from tests.support.worker_ctx import make_worker_ctx
 from worker.reaper import MAX_RESENDS, reap
 
 
 def test_lost_job_is_resent_then_failed(settings: Settings) -> None:
     async def scenario() -> None:
-        redis = Redis.from_url(settings.redis_url)
-        store = ImageStore(redis, MemoryStorage())
         queue = RecordingQueue()
-        ctx = SimpleNamespace(
-            redis=redis, store=store, queue=queue, settings=settings.model_copy(update={"stuck_after": 0.2})
-        )
+        ctx = await make_worker_ctx(settings.model_copy(update={"stuck_after": 0.2}), queue=queue)
+        redis, store = ctx.redis, ctx.store
         image_id = new_image_id()
         job = UploadJob(image_id=image_id, account="acme", job_id="j1")
         past = time.time() - 1
@@ -36,36 +30,35 @@ def test_lost_job_is_resent_then_failed(settings: Settings) -> None:
         )
 
         for round_ in range(1, MAX_RESENDS + 1):
-            assert (await reap(ctx))["resent"] == 1  # type: ignore[arg-type]
+            assert (await reap(ctx))["resent"] == 1
             assert [j.job_id for j in queue.sent] == ["j1"] * round_  # the same job, not a new one
             record = await store.load(image_id)
             assert record.status == Status.PROCESSING and record.extra["resends"] == round_
-            assert (await reap(ctx))["resent"] == 0  # type: ignore[arg-type]  # not due again yet
+            assert (await reap(ctx))["resent"] == 0  # not due again yet
             await asyncio.sleep(0.25)
 
-        assert (await reap(ctx))["failed"] == 1  # type: ignore[arg-type]
+        assert (await reap(ctx))["failed"] == 1
         failed = await store.load(image_id)
         assert failed.status == Status.FAILED and failed.image.error is not None
         assert failed.image.error.code == "timeout"
         assert await redis.zscore(DEADLINES_KEY, image_id) is None
-        await redis.aclose()
+        await ctx.close()
 
     asyncio.run(scenario())
 
 
 def test_finished_images_leave_the_deadline_index(settings: Settings) -> None:
     async def scenario() -> None:
-        redis = Redis.from_url(settings.redis_url)
-        store = ImageStore(redis, MemoryStorage())
-        ctx = SimpleNamespace(redis=redis, store=store, queue=RecordingQueue(), settings=settings)
+        ctx = await make_worker_ctx(settings, queue=RecordingQueue())
+        redis, store = ctx.redis, ctx.store
         image_id = new_image_id()
         await store.create(Record(Image(id=image_id, name="n", filename="n"), "acme", None, time.time() - 1))
         await store.update(image_id, lambda r: r.evolve(status=Status.READY))
         await redis.zadd(DEADLINES_KEY, {image_id: time.time() - 1})  # a stale index entry
         await redis.zadd(DEADLINES_KEY, {new_image_id(): time.time() - 1})  # a deleted image's entry
-        counts = await reap(ctx)  # type: ignore[arg-type]
+        counts = await reap(ctx)
         assert counts == {"resent": 0, "failed": 0, "cleared": 2}
         assert await redis.zcard(DEADLINES_KEY) == 0
-        await redis.aclose()
+        await ctx.close()
 
     asyncio.run(scenario())

@@ -23,8 +23,8 @@ from dramatiq.brokers.stub import StubBroker
 from jobs.errors import Unavailable
 from jobs.logs import configure_logging
 from jobs.settings import Settings
-from worker.broker import should_retry
 from worker.middleware import DurableRetries
+from worker.results import should_retry
 
 MAX_RETRIES = 2
 PAYLOAD = {

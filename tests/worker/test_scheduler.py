@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-
-from redis.asyncio import Redis
 
 from jobs.payloads import ExpireJob, JobPayload
 from jobs.settings import Settings
 from tests.support.doubles import RecordingQueue
+from tests.support.worker_ctx import make_worker_ctx
+from worker.context import WorkerContext
 from worker.scheduler import Schedule, schedules, tick
 
 
-def test_one_enqueue_per_period_across_processes(redis_url: str) -> None:
+def test_one_enqueue_per_period_across_processes(settings: Settings) -> None:
     async def scenario() -> tuple[list[list[str]], list[JobPayload]]:
-        redis = Redis.from_url(redis_url)
         queue = RecordingQueue()
-        ctx = SimpleNamespace(redis=redis, queue=queue)
+        ctx = await make_worker_ctx(settings, queue=queue)
 
-        async def enqueue(ctx: SimpleNamespace) -> None:
+        async def enqueue(ctx: WorkerContext) -> None:
             await ctx.queue.asend(ExpireJob(job_id="x"))
 
         plan = [Schedule("expire", 0.4, enqueue)]
-        first = await asyncio.gather(*(tick(ctx, plan, f"worker-{i}") for i in range(8)))  # type: ignore[arg-type]
-        again = await tick(ctx, plan, "worker-0")  # type: ignore[arg-type]
+        first = await asyncio.gather(*(tick(ctx, plan, f"worker-{i}") for i in range(8)))
+        again = await tick(ctx, plan, "worker-0")
         await asyncio.sleep(0.5)
-        later = await tick(ctx, plan, "worker-3")  # type: ignore[arg-type]
-        await redis.aclose()
+        later = await tick(ctx, plan, "worker-3")
+        await ctx.close()
         return [*first, again, later], queue.sent
 
     results, sent = asyncio.run(scenario())

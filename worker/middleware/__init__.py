@@ -1,5 +1,6 @@
-"""Darkroom's Dramatiq middleware: lifecycle of the async ctx, job outcome on give-up, metrics,
-retries, shutdown, worker processes that die with their pool, and the memory budget."""
+"""Darkroom's Dramatiq middleware: the event loop and what the app starts on it, job outcome on
+give-up, metrics, retries, shutdown, worker processes that die with their pool, and the memory
+budget. They know nothing of the app: :mod:`worker.app` hands each what it needs."""
 
 from worker.middleware.die_with_pool import DieWithPool
 from worker.middleware.lifecycle import Lifecycle

@@ -1,53 +1,45 @@
-"""Start Dramatiq's event loop, then open the worker ctx on it; close in reverse order."""
+"""Start Dramatiq's event loop, then start the worker's services on it; stop them in reverse order.
+
+*What* starts is handed in at assembly (:mod:`worker.app`): ``start(broker, worker)`` runs on
+the loop once per worker process and returns the coroutine function that stops it all again.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from dramatiq.middleware import AsyncIO
 
-from jobs.dramatiq_compat import broker_id, get_event_loop_thread
-from jobs.ops.workers import WorkerBeat
-from jobs.settings import Settings
-from worker import context
-from worker.context import WorkerContext
-from worker.heartbeat import describe_worker, run_heartbeat
-from worker.scheduler import run_scheduler
+from jobs.dramatiq_compat import get_event_loop_thread
 
 log = structlog.get_logger(__name__)
 
+Stop = Callable[[], Awaitable[None]]
+Start = Callable[[Any, Any], Awaitable[Stop]]  # (broker, worker) → stop
+
 
 class Lifecycle(AsyncIO):
-    """Dramatiq's AsyncIO middleware plus Darkroom's ctx (redis, storage, http) on that loop."""
+    """Dramatiq's AsyncIO middleware plus the app's ``start``/stop on that loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, start: Start) -> None:
         super().__init__()
-        self.settings = settings
+        self.start = start
+        self._stop: Stop | None = None
 
     def before_worker_boot(self, broker: Any, worker: Any) -> None:
         super().before_worker_boot(broker, worker)  # type: ignore[no-untyped-call]
         loop_thread = get_event_loop_thread()
         assert loop_thread is not None
-        ctx = loop_thread.run_coroutine(WorkerContext.open(self.settings, broker))
-        context.set_current(ctx)
-        me = describe_worker(broker, worker)
-        loop_thread.run_coroutine(self._start_background(ctx, broker_id(broker), me))
-        log.info("worker.ctx_open", storage=self.settings.storage_scheme)
-
-    @staticmethod
-    async def _start_background(ctx: WorkerContext, owner: str, me: WorkerBeat) -> None:
-        ctx.tasks.append(asyncio.create_task(run_scheduler(ctx, owner), name="darkroom-scheduler"))
-        ctx.tasks.append(asyncio.create_task(run_heartbeat(ctx, me), name="darkroom-heartbeat"))
+        self._stop = loop_thread.run_coroutine(self.start(broker, worker))
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         loop_thread = get_event_loop_thread()
-        ctx = context._current
-        if loop_thread is not None and ctx is not None:
+        stop, self._stop = self._stop, None
+        if loop_thread is not None and stop is not None:
             try:
-                loop_thread.run_coroutine(ctx.close())
+                loop_thread.run_coroutine(stop())
             except Exception as exc:  # closing must never block shutdown
                 log.warning("worker.ctx_close_failed", error=str(exc))
-        context.set_current(None)
         super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]

@@ -14,9 +14,12 @@ Outcome of a job: ``retry`` (raised, will be retried), ``failed`` (raised and gi
 a permanent error the runner handled without raising — the image ended ``failed``, e.g.
 undecodable input, or a webhook URL was refused), ``skipped`` (dropped by a middleware,
 e.g. age limit), ``ok`` otherwise. No Redis read per job: the runner leaves the outcome on
-the message (``worker.runner.job_result``). Its ``after_*`` hooks must run after those of
+the message (:func:`worker.results.result_of`). Its ``after_*`` hooks must run after those of
 ``Retries`` and ``FailOnGiveUp``: Dramatiq runs them in reverse list order, so it is
 listed before them.
+
+Bytes are counted by the storage wrapper the app builds around the worker's storage at
+assembly (:class:`worker.metered_storage.MeteredStorage`), with :meth:`Metrics.count_bytes`.
 """
 
 from __future__ import annotations
@@ -33,10 +36,8 @@ from dramatiq.middleware.prometheus import Prometheus
 from jobs.dramatiq_compat import set_prometheus_db_path
 from jobs.ops.keys import canonical_queue
 from jobs.settings import Settings
-from worker import context
 from worker.exporter import metrics_dir, serve_metrics
-from worker.metered_storage import MeteredStorage
-from worker.runner import job_result
+from worker.results import result_of
 
 log = structlog.get_logger(__name__)
 
@@ -71,11 +72,8 @@ class Metrics(Prometheus):
         if self.booted:
             super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]
 
-    def before_worker_boot(self, broker: Any, worker: Any) -> None:
-        ctx = context.current()  # opened by Lifecycle, earlier in the middleware list
-        ctx.storage = MeteredStorage(ctx.storage, self._count_bytes)
-
-    def _count_bytes(self, direction: str, kind: str, size: int) -> None:
+    def count_bytes(self, direction: str, kind: str, size: int) -> None:
+        """``darkroom_bytes_in/out_total{kind}`` (a no-op until process boot loaded the metrics)."""
         if self.metrics is not None:
             counter = self.metrics.BYTES_IN if direction == "in" else self.metrics.BYTES_OUT
             counter.labels(kind).inc(size)
@@ -140,10 +138,10 @@ class Metrics(Prometheus):
 
 def job_outcome(message: Any, exception: BaseException | None, skipped: bool) -> str:
     """``ok``/``failed``/``retry``/``skipped``. A job that did not raise may still have failed its
-    image (a permanent error ``worker.runner`` handled and recorded on the message, see
-    :func:`worker.runner.job_result`); a webhook that was not delivered raises."""
+    image (a permanent error the runner handled and recorded on the message, see
+    :func:`worker.results.result_of`); a webhook that was not delivered raises."""
     if skipped:
         return "skipped"
     if exception is None:
-        return "failed" if job_result(message) == "failed" else "ok"
+        return "failed" if result_of(message) == "failed" else "ok"
     return "failed" if message.failed else "retry"

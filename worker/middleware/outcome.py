@@ -2,40 +2,34 @@
 
 Runs after the Retries middleware in the same hook, so ``message.failed`` tells whether
 the message will be retried: Dramatiq runs ``after_*`` hooks in reverse list order, so this
-middleware must come *before* Retries in the broker's list (see :mod:`worker.broker`).
+middleware must come *before* Retries in the broker's list (see :mod:`worker.app`).
 Covers retries exhausted, time limit exceeded and messages skipped by other middleware
-(e.g. AgeLimit): no image stays ``processing``.
+(e.g. AgeLimit): no image stays ``processing``. *How* an image is failed is handed in at
+assembly (``fail_image``): this middleware only decides when, and with which error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
-from dramatiq.middleware import Middleware, TimeLimitExceeded
+from dramatiq.middleware import Middleware
 
 from jobs.dramatiq_compat import retries_so_far
-from jobs.errors import DarkroomError, JobTimeout
 from jobs.ids import is_image_id
 from jobs.payloads import PAYLOADS
-from worker import context
-from worker.pipeline.outcome import mark_failed
-from worker.runner import run_on_loop
+from worker.results import give_up_error
 
 log = structlog.get_logger(__name__)
 
-
-def describe(exception: BaseException | None, attempts: int) -> tuple[str, str]:
-    if isinstance(exception, TimeLimitExceeded):
-        return JobTimeout.code, JobTimeout.default_message
-    if isinstance(exception, DarkroomError):
-        return exception.code, f"{exception.message} (gave up after {attempts} attempts)"
-    if exception is None:
-        return "internal", "The job was dropped before it could run."
-    return "internal", f"Internal error: {type(exception).__name__} (gave up after {attempts} attempts)"
+FailImage = Callable[[str, str, str, str], None]  # (image_id, job_id, code, message), blocking
 
 
 class FailOnGiveUp(Middleware):
+    def __init__(self, fail_image: FailImage) -> None:
+        self.fail_image = fail_image
+
     def after_process_message(
         self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
     ) -> None:
@@ -56,8 +50,8 @@ class FailOnGiveUp(Middleware):
         if not (isinstance(image_id, str) and is_image_id(image_id) and isinstance(job_id, str)):
             return
         # Retries has already counted this failed attempt in the same hook
-        code, text = describe(exception, retries_so_far(message.options))
+        code, text = give_up_error(exception, retries_so_far(message.options))
         try:
-            run_on_loop(mark_failed(context.current(), image_id, job_id, code, text))
+            self.fail_image(image_id, job_id, code, text)
         except Exception as exc:  # Redis down too: the reaper will find the orphan
             log.error("job.give_up_unrecorded", image_id=image_id, error=str(exc))

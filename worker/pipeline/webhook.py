@@ -37,9 +37,9 @@ from jobs.settings import Settings
 from jobs.store.errors import redis_errors
 from jobs.webhook_secrets import signing_secrets
 from jobs.webhooks import build_delivery, delivery_id_for
-from worker.broker import should_retry
 from worker.context import WorkerContext
 from worker.fetch import pinned_request_args
+from worker.results import should_retry
 
 log = structlog.get_logger(__name__)
 

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from jobs.api import create_app
 from jobs.constants import Queue
 from jobs.payloads import JobPayload, UploadJob, parse_payload
-from jobs.queue import redis_broker
 from jobs.settings import Settings
+from jobs.storage import open_storage
+from tests.support.worker_ctx import make_worker_ctx
 from worker.context import WorkerContext
 from worker.pipeline.upload import run_upload
 
@@ -42,13 +43,11 @@ def in_worker(settings: Settings, step: Callable[[WorkerContext], Awaitable[None
     """Run ``step`` against the real ``WorkerContext`` (real Redis and storage), in-process."""
 
     async def go() -> None:
-        broker = redis_broker(settings)
-        ctx = await WorkerContext.open(settings, broker)
+        ctx = await make_worker_ctx(settings, storage=await open_storage(settings))
         try:
             await step(ctx)
         finally:
             await ctx.close()
-            broker.close()
 
     asyncio.run(go())
 

@@ -14,9 +14,10 @@ import pytest
 from jobs.ids import new_image_id
 from jobs.models import Image
 from jobs.payloads import UploadJob
-from jobs.queue import redis_broker
 from jobs.settings import Settings
+from jobs.storage import open_storage
 from jobs.store import Record
+from tests.support.worker_ctx import make_worker_ctx
 from worker.context import WorkerContext
 
 T = TypeVar("T")
@@ -101,13 +102,11 @@ def receiver() -> Iterator[Receiver]:
 
 async def with_ctx(settings: Settings, body: Callable[[WorkerContext], Awaitable[T]]) -> T:
     """Open the real ``WorkerContext`` (real Redis, local storage) on the running loop, run, close."""
-    broker = redis_broker(settings)
-    ctx = await WorkerContext.open(settings, broker)
+    ctx = await make_worker_ctx(settings, storage=await open_storage(settings))
     try:
         return await body(ctx)
     finally:
         await ctx.close()
-        broker.close()
 
 
 async def processing_upload(
