@@ -3,12 +3,10 @@ generated password, and the images it stores are not world-readable."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +14,9 @@ import httpx
 import pytest
 import redis
 
+from tests.support.embedded import embedded_env, start_darkroom_run
 from tests.support.images import oriented_jpeg
 from tests.support.servers import free_port, require_redis_binary, wait_for_port
-from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -32,22 +30,16 @@ def embedded(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     """A running ``darkroom run`` (umask 022): its API base URL, its Redis port, its log."""
     require_redis_binary()
     redis_port, http_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
-    env.update(
-        DARKROOM_API_KEYS=json.dumps({"k1": "acme"}),
-        DARKROOM_HTTP_PORT=str(http_port),
-        DARKROOM_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-        DARKROOM_STORAGE_URL=f"file://{tmp_path / 'data'}",
-        DARKROOM_METRICS_PORT="0",
-        PYTHONUNBUFFERED="1",
+    env = embedded_env(
+        tmp_path / "data", http_port=http_port, redis_port=redis_port, DARKROOM_METRICS_PORT="0"
     )
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli.main", "run", "--processes", "1"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        proc = start_darkroom_run(
+            env,
+            log,
             preexec_fn=lambda: os.umask(0o022),  # the common default, whatever the test runner's
-        )  # fmt: skip
+        )
         try:
             wait_for_port(http_port, timeout=60)
             yield f"http://127.0.0.1:{http_port}", redis_port, log_path

@@ -7,20 +7,18 @@ stop everything it started on Ctrl-C (SIGINT).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.embedded import embedded_env, start_darkroom_run
 from tests.support.images import IMAGE_FIELDS, oriented_jpeg
 from tests.support.servers import free_port, require_redis_binary, wait_for_port
-from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -36,20 +34,10 @@ def port_is_open(port: int) -> bool:
 def test_darkroom_run_brings_up_the_whole_stack(tmp_path: Path) -> None:
     require_redis_binary()
     redis_port, http_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
-    env.update(
-        DARKROOM_API_KEYS=json.dumps({"k1": "acme"}),
-        DARKROOM_HTTP_PORT=str(http_port),
-        DARKROOM_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-        DARKROOM_STORAGE_URL=f"file://{tmp_path / 'data'}",
-        PYTHONUNBUFFERED="1",
-    )
+    env = embedded_env(tmp_path / "data", http_port=http_port, redis_port=redis_port)
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli.main", "run", "--processes", "1"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        proc = start_darkroom_run(env, log)
         try:
             base = f"http://127.0.0.1:{http_port}"
             wait_for_port(http_port, timeout=60)

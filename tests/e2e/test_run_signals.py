@@ -8,12 +8,10 @@ that dies on its own takes the others down, after one line naming it and its exi
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -22,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from jobs.cli.services import WORKER_GRACE_S
+from tests.support.embedded import embedded_env, start_darkroom_run
 from tests.support.proctree import ProcInfo, descendants, running, wait_all_gone, wait_for_descendants
 from tests.support.servers import free_port, require_redis_binary, wait_for_port
-from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.e2e
 STOP_TIMEOUT_S = WORKER_GRACE_S + 30  # the longest grace period, and slack for a busy machine
@@ -66,21 +64,15 @@ def full_tree(found: list[ProcInfo], run_pid: int) -> bool:
 def darkroom_run(tmp_path: Path) -> Iterator[Run]:
     require_redis_binary()
     http_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
-    env.update(
-        DARKROOM_API_KEYS=json.dumps({"k1": "acme"}),
-        DARKROOM_HTTP_PORT=str(http_port),
+    env = embedded_env(
+        tmp_path / "data",
+        http_port=http_port,
+        redis_port=free_port(),
         DARKROOM_METRICS_PORT=str(free_port()),  # the pool forks its exporter too
-        DARKROOM_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        DARKROOM_STORAGE_URL=f"file://{tmp_path / 'data'}",
-        PYTHONUNBUFFERED="1",
     )
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli.main", "run", "--processes", "1"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        proc = start_darkroom_run(env, log)
         run = Run(proc, log_path)
         try:
             wait_for_port(http_port, timeout=60)
