@@ -96,3 +96,31 @@ def run_with_backends(settings: Settings, use: Callable[[Backends], Awaitable[T]
             return await use(backends)
 
     return asyncio.run(run())
+
+
+class OnBackends:
+    """What :class:`Backends` holds, read through ``self.backends`` (the producer and the
+    worker context each embed one and add their own parts)."""
+
+    __slots__ = ()
+    backends: Backends
+
+    @property
+    def settings(self) -> Settings:
+        return self.backends.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.backends.redis
+
+    @property
+    def storage(self) -> Storage:
+        return self.backends.storage
+
+    @property
+    def store(self) -> ImageStore:
+        return self.backends.store
+
+    @property
+    def queue(self) -> JobQueue:
+        return self.backends.queue

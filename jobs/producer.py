@@ -23,23 +23,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
-from jobs.backends import Backends
+from jobs.backends import Backends, OnBackends
 from jobs.changes import Changes, Outcome
 from jobs.events import EventHub
 from jobs.intake import Intake, UploadOptions
 from jobs.models import Image
-from jobs.queue import JobQueue
 from jobs.rendering import Rendering
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
-from jobs.storage import Storage
-from jobs.store import ImageStore, ListQuery, Page, list_images
+from jobs.store import ListQuery, Page, list_images
 
 
 @dataclass(slots=True)
-class Producer:
+class Producer(OnBackends):
     backends: Backends  # Redis, storage, store, queue: opened as the worker and the CLI open them
     hub: EventHub
     rollbacks: Rollbacks
@@ -66,26 +62,6 @@ class Producer:
         await self.rollbacks.close()
         await self.hub.stop()
         await self.backends.close()
-
-    @property
-    def settings(self) -> Settings:
-        return self.backends.settings
-
-    @property
-    def redis(self) -> Redis:
-        return self.backends.redis
-
-    @property
-    def storage(self) -> Storage:
-        return self.backends.storage
-
-    @property
-    def store(self) -> ImageStore:
-        return self.backends.store
-
-    @property
-    def queue(self) -> JobQueue:
-        return self.backends.queue
 
     # --- the services behind every endpoint ------------------------------------------------------
 

@@ -18,13 +18,9 @@ from typing import ParamSpec, TypeVar
 
 import dramatiq
 import httpx
-from redis.asyncio import Redis
 
-from jobs.backends import Backends, WrapStorage
-from jobs.queue import JobQueue
+from jobs.backends import Backends, OnBackends, WrapStorage
 from jobs.settings import Settings
-from jobs.storage import Storage
-from jobs.store import ImageStore
 from worker.cdn import Purger, make_purger
 from worker.imaging.types import Limits
 
@@ -33,7 +29,7 @@ T = TypeVar("T")
 
 
 @dataclass(slots=True)
-class WorkerContext:
+class WorkerContext(OnBackends):
     backends: Backends
     http: httpx.AsyncClient
     purger: Purger
@@ -71,26 +67,6 @@ class WorkerContext:
             ),
             imaging_pool=imaging_threads(settings.imaging_concurrency),
         )
-
-    @property
-    def settings(self) -> Settings:
-        return self.backends.settings
-
-    @property
-    def redis(self) -> Redis:
-        return self.backends.redis
-
-    @property
-    def storage(self) -> Storage:
-        return self.backends.storage
-
-    @property
-    def store(self) -> ImageStore:
-        return self.backends.store
-
-    @property
-    def queue(self) -> JobQueue:
-        return self.backends.queue
 
     async def imaging(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a pure imaging call off the event loop, on one of the process's imaging threads.
