@@ -37,7 +37,7 @@ async def ready(ctx: Ctx) -> JSONResponse:
     """Ready to take work: Redis and storage answer. 503 otherwise."""
     checks = dict(
         await asyncio.gather(
-            _check("redis", ctx.redis.ping()),
+            _check("redis", ctx.ping()),
             _check("storage", ctx.storage.head(f"{RECORDS_PREFIX}.health")),
         )
     )
