@@ -34,7 +34,7 @@ def violations(source: str) -> list[str]:
             modules = [node.module]
         for module in modules:
             if any(module == m or module.startswith(m + ".") for m in FORBIDDEN_MODULES):
-                found.append(f"line {node.lineno}: imports {module}")
+                found.append(f"line {getattr(node, 'lineno', 0)}: imports {module}")
         if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES | REDIS_COMMANDS:
             found.append(f"line {node.lineno}: .{node.attr}")
     return found

@@ -17,7 +17,7 @@ Runner = Callable[..., Any]
 
 
 async def failed_image(store: ImageStore) -> Record:
-    image = Image(id=new_image_id(), name="cat", filename="cat.jpg")
+    image = Image(id=new_image_id(), name="cat", filename="cat.jpg", metadata={})
     record = await store.create(Record(image=image, account="acme").with_job({"job_id": "j0"}, 1.0))
     failed = record.evolve(status=Status.FAILED, error=ImageError(code="timeout", message="slow"))
     return await store.update(record.id, lambda _: failed.with_job(None, None))
@@ -76,7 +76,7 @@ def test_of_racing_claims_exactly_one_wins(run_with_store: Runner) -> None:
 
 
 def test_a_record_is_owned_only_while_processing_for_that_job() -> None:
-    image = Image(id=new_image_id(), name="cat", filename="cat.jpg")
+    image = Image(id=new_image_id(), name="cat", filename="cat.jpg", metadata={})
     processing = Record(image=image, account="acme", job={"job_id": "j1"})
     assert owned_by(processing, "j1")
     assert not owned_by(processing, "j2")
