@@ -1,4 +1,10 @@
-"""The routes call the producer, never Redis: a scan of every route module's source."""
+"""The routes call the producer, never Redis: a scan of every route module's source.
+
+The rest of the API keeps Redis commands out too: idempotency slots are kept by
+:mod:`jobs.store.idempotency` (through the producer), rate-limit buckets by
+:mod:`jobs.store.token_buckets`. Only the HTTP edge's rate limiting hands the producer's
+Redis client to those buckets (it runs before any route, from the headers alone).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import pytest
 import jobs.api.routes
 
 ROUTES = sorted(Path(jobs.api.routes.__file__).parent.glob("*.py"))
+API_MODULES = sorted(Path(jobs.api.routes.__file__).parent.parent.glob("*.py"))
+EDGE = frozenset({"auth.py", "ratelimit.py"})  # hand ctx.redis to jobs.store.token_buckets
 # the producer's Redis-backed parts: a route that reaches for them reads Redis itself
 FORBIDDEN_ATTRIBUTES = frozenset({"redis", "store", "hub", "idempotency_key"})
 # redis-py command methods (``ping`` is also the producer's own readiness check)
@@ -48,6 +56,14 @@ def test_there_are_route_modules_to_scan() -> None:
 @pytest.mark.parametrize("path", ROUTES, ids=lambda p: p.name)
 def test_no_route_module_touches_redis(path: Path) -> None:
     assert violations(path.read_text()) == []
+
+
+@pytest.mark.parametrize("path", API_MODULES, ids=lambda p: p.name)
+def test_no_api_module_sends_redis_commands(path: Path) -> None:
+    found = violations(path.read_text())
+    if path.name in EDGE:
+        found = [v for v in found if not v.endswith(": .redis") and "imports redis" not in v]
+    assert found == []
 
 
 @pytest.mark.parametrize(
