@@ -14,6 +14,10 @@ idempotency of jobs and validation behave the same::
 
 Inside a Dramatiq actor of your own (AsyncIO middleware), open one ``Producer`` at worker
 start-up and reuse it; it owns a Redis pool, a storage client and a small event listener.
+
+The API's routes call nothing else: every Redis read or write behind an endpoint is a
+method here (or a service it hands out), never a command in a route
+(``tests/jobs/api/test_route_boundary.py`` scans them).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from jobs.changes import Changes, Outcome
+from jobs.constants import RECORDS_PREFIX
 from jobs.downloads import Download, download, thumbnail
 from jobs.events import EventHub
 from jobs.intake import Intake, UploadOptions
@@ -116,6 +121,10 @@ class Producer:
     async def ping(self) -> None:
         """Redis answers (readiness); its own exception otherwise, named in ``/health``."""
         await self.redis.ping()
+
+    async def probe_storage(self) -> None:
+        """Storage answers (readiness): a HEAD of a key that need not exist."""
+        await self.storage.head(f"{RECORDS_PREFIX}.health")
 
     async def record(self, account: str, image_id: str) -> Record:
         """``account``'s image record; NotFound for another account's."""

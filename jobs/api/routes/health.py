@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from jobs.api.auth import Ctx
 from jobs.api.schemas import HealthBody
-from jobs.constants import RECORDS_PREFIX
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
@@ -38,7 +37,7 @@ async def ready(ctx: Ctx) -> JSONResponse:
     checks = dict(
         await asyncio.gather(
             _check("redis", ctx.ping()),
-            _check("storage", ctx.storage.head(f"{RECORDS_PREFIX}.health")),
+            _check("storage", ctx.probe_storage()),
         )
     )
     ok = all(v == "ok" for v in checks.values())
