@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, fields
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import jobs.rendering
 import worker.pipeline.purge
 import worker.pipeline.webhook
+from jobs.api.routes.webhooks import WebhookAttempt
 from jobs.constants import webhook_attempts_key
 from jobs.errors import NotFound
 from jobs.storage.memory import MemoryStorage
@@ -38,6 +40,13 @@ def test_the_worker_and_the_api_use_the_one_declaration() -> None:
     assert vars(worker.pipeline.webhook)["record_attempt"] is webhook_attempts.record_attempt
     assert vars(worker.pipeline.purge)["write_done"] is purge_status.write_done
     assert vars(jobs.rendering)["write_queued"] is purge_status.write_queued
+
+
+def test_the_api_schema_of_an_attempt_is_the_record() -> None:
+    """The OpenAPI model documents the record: same fields, and every record is a valid answer."""
+    assert list(WebhookAttempt.model_fields) == [f.name for f in fields(Attempt)]
+    for record in (attempt("dlv_a", 1), attempt("dlv_a", 2)):
+        assert WebhookAttempt.model_validate(asdict(record)).model_dump() == asdict(record)
 
 
 def test_attempts_read_back_newest_first_skipping_foreign_entries(run_with_store: Runner) -> None:
