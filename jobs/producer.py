@@ -14,6 +14,10 @@ idempotency of jobs and validation behave the same::
 
 Inside a Dramatiq actor of your own (AsyncIO middleware), open one ``Producer`` at worker
 start-up and reuse it; it owns a Redis pool, a storage client and a small event listener.
+
+The API's routes call nothing else: every Redis read or write behind an endpoint is a
+method here (or a service it hands out), never a command in a route
+(``tests/jobs/api/test_route_boundary.py`` scans them).
 """
 
 from __future__ import annotations
@@ -25,13 +29,20 @@ from typing import Any
 
 from jobs.backends import Backends, OnBackends
 from jobs.changes import Changes, Outcome
+from jobs.constants import RECORDS_PREFIX
+from jobs.downloads import Download, download, thumbnail
 from jobs.events import EventHub
 from jobs.intake import Intake, UploadOptions
 from jobs.models import Image
+from jobs.ops.overview import Overview
 from jobs.rendering import Rendering
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
-from jobs.store import ListQuery, Page, list_images
+from jobs.store import ListQuery, Page, Record, list_images
+from jobs.store import purge_status as purges
+from jobs.store import webhook_attempts as attempts
+from jobs.store.idempotency import IdempotencySlots
+from jobs.webhook_secrets import SecretState, load_state, rotate
 
 
 @dataclass(slots=True)
@@ -76,6 +87,57 @@ class Producer(OnBackends):
     @property
     def rendering(self) -> Rendering:
         return Rendering(self.settings, self.store, self.storage, self.queue, self.hub)
+
+    @property
+    def overview(self) -> Overview:
+        """The operator's reads: dashboard and ``/metrics``."""
+        return Overview(self.settings, self.redis, self.storage, self.queue)
+
+    @property
+    def idempotency(self) -> IdempotencySlots:
+        return IdempotencySlots(self.redis)
+
+    # --- reads and small writes behind the API's endpoints ---------------------------------------
+    # The routes call these rather than Redis: what an endpoint reads is decided here, once.
+
+    async def ping(self) -> None:
+        """Redis answers (readiness); its own exception otherwise, named in ``/health``."""
+        await self.redis.ping()
+
+    async def probe_storage(self) -> None:
+        """Storage answers (readiness): a HEAD of a key that need not exist."""
+        await self.storage.head(f"{RECORDS_PREFIX}.health")
+
+    async def record(self, account: str, image_id: str) -> Record:
+        """``account``'s image record; NotFound for another account's."""
+        return await self.store.get(account, image_id)
+
+    async def wait_record(self, account: str, image_id: str, timeout: float) -> Record:
+        """The record once it leaves ``processing``, or as it is after ``timeout`` seconds."""
+        return await self.hub.wait_settled(self.store, account, image_id, timeout)
+
+    async def download(self, account: str, image_id: str, size: str | None = None) -> Download:
+        return await download(self.store, self.storage, account, image_id, size)
+
+    async def thumbnail(self, image_id: str, account: str | None) -> Download:
+        """The dashboard's thumbnail of an image ``account`` may see (None: an operator)."""
+        return await thumbnail(self.store, self.storage, image_id, account)
+
+    async def purge_status(self, account: str, purge_id: str) -> dict[str, Any]:
+        """What ``account``'s purge did; NotFound for another account's or an expired one."""
+        return await purges.read_status(self.redis, account, purge_id)
+
+    async def webhook_attempts(self, account: str, image_id: str) -> list[attempts.Attempt]:
+        """The webhook delivery attempts of ``account``'s image, newest first."""
+        await self.store.get(account, image_id)  # another account's image → NotFound
+        return await attempts.read_attempts(self.redis, image_id)
+
+    async def webhook_secret_state(self, account: str) -> SecretState:
+        return await load_state(self.redis, account)
+
+    async def rotate_webhook_secret(self, account: str, now: float) -> tuple[str, SecretState]:
+        """A new signing secret for ``account`` and its state."""
+        return await rotate(self.redis, self.settings, account, now)
 
     # --- conveniences for direct producers -------------------------------------------------------
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.constants import PURGE_TTL_S, derived_key, purge_key, render_error_key, render_lock_key
+from jobs.constants import derived_key, render_error_key, render_lock_key
 from jobs.errors import (
     ERRORS_BY_CODE,
     Conflict,
@@ -41,6 +41,7 @@ from jobs.states import Status
 from jobs.storage import Storage
 from jobs.store import ImageStore, Record
 from jobs.store.errors import redis_errors
+from jobs.store.purge_status import write_queued
 
 LOCK_TTL_S = 120
 MAX_WARMUP_URLS = 100
@@ -209,8 +210,7 @@ class Rendering:
                 if record.account != account:
                     raise NotFound(f"urls[{index}]: no such image.", field=f"urls[{index}]")
         job = PurgeJob(account=account, job_id=new_token(), scope=scope, image_id=image_id, urls=urls)
-        queued = {"state": "queued", "account": account, "scope": scope}
-        with redis_errors():  # before the job: a fast worker's "done" must not be overwritten
-            await self.store.redis.set(purge_key(job.job_id), json.dumps(queued), ex=PURGE_TTL_S)
+        # before the job: a fast worker's "done" must not be overwritten
+        await write_queued(self.store.redis, job.job_id, account, scope)
         await self.queue.asend(job)
         return job.job_id

@@ -19,6 +19,7 @@ from jobs.errors import JobTimeout
 from jobs.payloads import parse_payload
 from jobs.states import Status
 from jobs.store import Record
+from jobs.store.claims import claim_for_job, owned_by
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed
 
@@ -47,20 +48,20 @@ async def reap(ctx: WorkerContext) -> dict[str, int]:
 
 
 async def _resend(ctx: WorkerContext, record: Record) -> bool:
-    job_id = record.job_id
-    deadline = time.time() + ctx.settings.stuck_after
-
-    def claim(r: Record) -> Record | None:
-        if r.status != Status.PROCESSING or r.job_id != job_id or (r.deadline or 0) > time.time():
-            return None  # finished, re-owned, or another reaper was first
-        resends = int(r.extra.get("resends", 0)) + 1
-        return r.with_job(r.job, deadline).with_extra(resends=resends)
-
-    claimed = await ctx.store.update(record.id, claim)
-    if claimed.deadline != deadline or claimed.job is None:
+    job = record.job
+    if job is None:  # reap() clears such a record instead
         return False
-    await ctx.queue.asend(parse_payload(claimed.job))
-    log.warning(
-        "reaper.resent", image_id=record.id, job=claimed.job.get("kind"), resends=claimed.extra["resends"]
+    claimed = await claim_for_job(
+        ctx.store,
+        record.id,
+        job,  # the same job again, with a new deadline
+        time.time() + ctx.settings.stuck_after,
+        # finished, re-owned, or another reaper was first: nothing to send
+        when=lambda r: owned_by(r, record.job_id) and (r.deadline or 0) <= time.time(),
+        extra=lambda r: {"resends": int(r.extra.get("resends", 0)) + 1},
     )
+    if claimed is None:
+        return False
+    await ctx.queue.asend(parse_payload(job))
+    log.warning("reaper.resent", image_id=record.id, job=job.get("kind"), resends=claimed.extra["resends"])
     return True

@@ -1,7 +1,8 @@
 """``Idempotency-Key`` on every POST: same key + same request → the same answer for 24 h.
 
 A route class wraps every POST handler. The first request with a key claims
-``darkroom:idem:{account}:{key}`` (``SET NX``), runs, and stores its answer; a replay with
+``darkroom:idem:{account}:{key}`` (``SET NX``, :mod:`jobs.store.idempotency` through the
+producer), runs, and stores its answer; a replay with
 the same request gets that answer back (``Idempotent-Replayed: true``) without running
 again — so no second image, no second job. The same key with a different request, or
 while the first is still running, is a 409. Server-side failures (5xx, 429) release the
@@ -24,16 +25,16 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from jobs.api.auth import authenticate
+from jobs.api.context import get_ctx
 from jobs.api.errors import error_response
-from jobs.constants import idempotency_key
 from jobs.errors import Conflict, InvalidRequest
-from jobs.store.errors import redis_errors
+from jobs.store.idempotency import PENDING_TTL_S, TTL_S, slot_key
+
+__all__ = ["PENDING_TTL_S", "TTL_S", "IdempotentRoute", "body_sha256", "fingerprint"]
 
 log = structlog.get_logger(__name__)
 
 HEADER = "idempotency-key"
-TTL_S = 24 * 3600
-PENDING_TTL_S = 300  # a crashed first request frees its key after this long
 MAX_KEY_CHARS = 255
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 
@@ -69,10 +70,10 @@ async def body_sha256(request: Request) -> str:
     return cached
 
 
-def _stored(response: Response) -> str:
+def _stored(response: Response) -> dict[str, Any]:
     headers = {k: v for k, v in response.headers.items() if k in REPLAYED_HEADERS}
     body = bytes(response.body).decode("utf-8", errors="replace")
-    return json.dumps({"state": "done", "status": response.status_code, "headers": headers, "body": body})
+    return {"state": "done", "status": response.status_code, "headers": headers, "body": body}
 
 
 class IdempotentRoute(APIRoute):
@@ -100,28 +101,21 @@ async def _run(
         raise InvalidRequest(
             f"Idempotency-Key must be 1..{MAX_KEY_CHARS} printable characters.", field=HEADER
         )
-    redis = request.app.state.ctx.redis
-    slot = idempotency_key(account, hashlib.sha256(key.encode()).hexdigest()[:32])
+    slots = get_ctx(request).idempotency
+    slot = slot_key(account, key)
     print_ = await fingerprint(request)
-    with redis_errors():
-        claimed = await redis.set(
-            slot, json.dumps({"state": "pending", "fingerprint": print_}), nx=True, ex=PENDING_TTL_S
-        )
-        existing: Any = None if claimed else await redis.get(slot)
+    existing = await slots.claim(slot, print_)
     if existing is not None:
-        return _replay(json.loads(existing), print_)
+        return _replay(existing, print_)
     try:
         response = await handler(request)
     except BaseException:
-        with redis_errors():
-            await redis.delete(slot)
+        await slots.release(slot)
         raise
-    with redis_errors():
-        if response.status_code >= 500 or response.status_code == 429:
-            await redis.delete(slot)  # nothing happened that a retry would duplicate
-        else:
-            stored = json.loads(_stored(response)) | {"fingerprint": print_}
-            await redis.set(slot, json.dumps(stored), ex=TTL_S)
+    if response.status_code >= 500 or response.status_code == 429:
+        await slots.release(slot)  # nothing happened that a retry would duplicate
+    else:
+        await slots.keep(slot, _stored(response) | {"fingerprint": print_})
     return response
 
 

@@ -19,7 +19,8 @@ A rate of 0 disables a kind (no Redis call at all). Buckets are named by a hash 
 (``darkroom:ratelimit:{sha256(key)[:16]}``, the key itself is never stored) or by the
 address, and updated by one Lua script using Redis' own clock (``TIME``), so API processes
 with skewed clocks share one exact budget and concurrent requests never exceed the burst.
-Idle buckets expire once they would be full again. Redis down → 503.
+Idle buckets expire once they would be full again (:mod:`jobs.store.token_buckets` keeps
+them). Redis down → 503.
 
 :class:`RateLimitHeaders` adds ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` to every
 answer of a request that went through the key's limiter (429s included).
@@ -31,7 +32,6 @@ import hashlib
 import ipaddress
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
 import structlog
@@ -42,57 +42,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobs.constants import NAMESPACE
 from jobs.errors import RateLimited
 from jobs.settings import Settings
-from jobs.store.errors import redis_errors
+from jobs.store.token_buckets import BUCKET_SCRIPT, Bucket, RateDecision, take_tokens
+
+__all__ = [
+    "BUCKET_SCRIPT",
+    "KEY_BUCKET",
+    "STATE_KEY",
+    "Bucket",
+    "LimiterContext",
+    "RateDecision",
+    "RateLimitHeaders",
+    "address_bucket",
+    "auth_failure_bucket",
+    "bucket_key",
+    "client_id",
+    "enforce_rate_limit",
+    "key_bucket",
+    "key_id",
+    "refusal",
+    "take_token",
+    "take_tokens",
+]
 
 log = structlog.get_logger(__name__)
 
 STATE_KEY: Final = "rate_limit"
 KEY_BUCKET: Final = "requests per API key"
-
-# KEYS: bucket hashes {tokens, ts}; ARGV: rate (tokens/s), burst, need, cost — four per bucket.
-# All or nothing: when every bucket holds `need` tokens, each gives `cost` (a peek costs 0);
-# otherwise none is spent. A bucket that is full again is deleted (a missing one is full), so
-# peeking at an untouched bucket (every valid key's request does) writes nothing.
-# Returns {allowed 0|1, then per bucket: tokens left, seconds until `need` tokens are back}.
-BUCKET_SCRIPT: Final = """
-if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local tokens = {}
-local existed = {}
-local allowed = 1
-for i = 1, #KEYS do
-  local rate = tonumber(ARGV[4 * i - 3])
-  local burst = tonumber(ARGV[4 * i - 2])
-  local state = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
-  local left = tonumber(state[1])
-  local ts = tonumber(state[2])
-  existed[i] = left ~= nil
-  if left == nil or ts == nil then
-    left = burst
-    ts = now
-  end
-  tokens[i] = math.min(burst, left + math.max(0, now - ts) * rate)
-  if tokens[i] < tonumber(ARGV[4 * i - 1]) then allowed = 0 end
-end
-local out = {allowed}
-for i = 1, #KEYS do
-  local rate = tonumber(ARGV[4 * i - 3])
-  local burst = tonumber(ARGV[4 * i - 2])
-  local need = tonumber(ARGV[4 * i - 1])
-  local left = tokens[i]
-  if allowed == 1 then left = left - tonumber(ARGV[4 * i]) end
-  if left >= burst then
-    if existed[i] then redis.call('DEL', KEYS[i]) end
-  else
-    redis.call('HSET', KEYS[i], 'tokens', string.format('%.6f', left), 'ts', string.format('%.6f', now))
-    redis.call('PEXPIRE', KEYS[i], math.ceil((burst - left) / rate * 1000) + 1000)
-  end
-  out[#out + 1] = string.format('%.6f', left)
-  out[#out + 1] = string.format('%.6f', math.max(0, need - left) / rate)
-end
-return out
-"""
 
 
 class LimiterContext(Protocol):
@@ -103,30 +78,6 @@ class LimiterContext(Protocol):
 
     @property
     def redis(self) -> Redis: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RateDecision:
-    allowed: bool
-    limit: int
-    remaining: int
-    retry_after: float  # seconds until the next token (0 when allowed)
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """One token bucket in Redis, and what one request asks of it."""
-
-    key: str
-    rate: float  # tokens per second (> 0)
-    burst: int
-    what: str  # for the 429 message: "requests per API key"
-    need: int = 1  # tokens that must be there
-    cost: int = 1  # tokens spent when every bucket of the call has what it needs
-
-    def peek(self) -> Bucket:
-        """Ask that a token be there, spend none."""
-        return replace(self, cost=0)
 
 
 def key_id(api_key: str) -> str:
@@ -170,25 +121,6 @@ def auth_failure_bucket(settings: Settings, client: str) -> Bucket | None:
     rate, burst = settings.auth_failure_per_second, settings.auth_failure_burst
     key = f"{NAMESPACE}:ratelimit:authfail:{client_id(client)}"
     return Bucket(key, rate, burst, "failed authentications per address") if rate > 0 else None
-
-
-async def take_tokens(redis: Redis, buckets: Sequence[Bucket]) -> list[RateDecision]:
-    """One atomic call: every bucket gives its cost, or (one lacks tokens) none does."""
-    script = redis.register_script(BUCKET_SCRIPT)
-    args: list[Any] = []
-    for bucket in buckets:
-        args += [repr(float(bucket.rate)), bucket.burst, bucket.need, bucket.cost]
-    with redis_errors():
-        allowed, *rest = await script(keys=[b.key for b in buckets], args=args)
-    return [
-        RateDecision(
-            allowed=bool(int(allowed)),
-            limit=bucket.burst,
-            remaining=max(0, math.floor(float(rest[2 * i]))),
-            retry_after=float(rest[2 * i + 1]) if not int(allowed) else 0.0,
-        )
-        for i, bucket in enumerate(buckets)
-    ]
 
 
 async def take_token(redis: Redis, api_key: str, *, rate: float, burst: int) -> RateDecision:

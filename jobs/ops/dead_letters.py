@@ -39,7 +39,8 @@ from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage import Storage
-from jobs.store import ImageStore, Record
+from jobs.store import ImageStore
+from jobs.store.claims import claim_for_job, owned_by
 
 log = structlog.get_logger(__name__)
 _CLAIM = resources.files("jobs.ops").joinpath("claim_dead.lua").read_text()
@@ -189,23 +190,20 @@ class Replayer:
             record = await self.store.load(job.image_id)
         except NotFound:
             return "dropped"
-        if record.status == Status.PROCESSING and record.job_id == job.job_id:
+        if owned_by(record, job.job_id):
             await self.queue.asend(job)
             return "requeued"
         if record.status != Status.FAILED:
             return "dropped"
         retry = job.model_copy(update={"job_id": new_token()})
-        deadline = self.intake.deadline()
-
-        def change(current: Record) -> Record | None:
-            if current.status != Status.FAILED:
-                return None
-            return current.evolve(status=Status.PROCESSING, error=None).with_job(
-                retry.to_message_args(), deadline
-            )
-
-        updated = await self.store.update(job.image_id, change)
-        if updated.job_id != retry.job_id:
+        claimed = await claim_for_job(
+            self.store,
+            job.image_id,
+            retry.to_message_args(),
+            self.intake.deadline(),
+            when=lambda current: current.status == Status.FAILED,
+        )
+        if claimed is None:
             return "dropped"
         await self.queue.asend(retry)
         return "requeued"

@@ -18,13 +18,10 @@ from jobs.models import ImageError
 from jobs.payloads import ImageJob, WebhookJob
 from jobs.states import Status
 from jobs.store import Record
+from jobs.store.claims import owned_by
 from worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)
-
-
-def owned_by(record: Record, job_id: str) -> bool:
-    return record.status == Status.PROCESSING and record.job_id == job_id
 
 
 async def claim(ctx: WorkerContext, job: ImageJob) -> Record | None:

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import cast
 
 import structlog
 
 from jobs.constants import (
-    PURGE_TTL_S,
     account_images_key,
     derived_key,
     derived_prefix,
-    purge_key,
     rendered_paths_key,
 )
 from jobs.errors import NotFound
-from jobs.models import utcnow
 from jobs.payloads import PurgeJob
 from jobs.publication import public_urls
 from jobs.render_urls import cache_digest, decode_options, parse
 from jobs.store.errors import redis_errors
+from jobs.store.purge_status import write_done
 from worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)
@@ -86,14 +83,5 @@ async def run_purge(ctx: WorkerContext, job: PurgeJob) -> None:
             removed, urls = removed + n, urls + image_urls
     if urls:
         await ctx.purger.purge(urls)
-    status = {
-        "state": "done",
-        "account": job.account,
-        "scope": job.scope,
-        "objects": removed,
-        "urls": len(urls),
-        "at": utcnow().isoformat(),
-    }
-    with redis_errors():
-        await ctx.redis.set(purge_key(job.job_id), json.dumps(status), ex=PURGE_TTL_S)
+    await write_done(ctx.redis, job.job_id, job.account, job.scope, objects=removed, urls=len(urls))
     log.info("purge.done", objects=removed, urls=len(urls))

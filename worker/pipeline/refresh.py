@@ -17,7 +17,7 @@ from jobs.errors import InvalidRequest, NotFound
 from jobs.ids import new_token
 from jobs.payloads import RefreshJob, UploadJob
 from jobs.states import Status
-from jobs.store import Record
+from jobs.store.claims import claim_for_job
 from worker.context import WorkerContext
 from worker.pipeline.purge import purge_image
 from worker.pipeline.upload import check_not_blocked, fetch_source, run_upload
@@ -48,17 +48,15 @@ async def run_refresh(ctx: WorkerContext, job: RefreshJob) -> None:
         image_id=job.image_id, account=job.account, job_id=new_token(), source_url=source_url, publish=False
     )
 
-    def reprocess(r: Record) -> Record | None:
-        if r.status == Status.PROCESSING:
-            return None
-        deadline = time.time() + ctx.settings.stuck_after
-        reprocessing = r.evolve(status=Status.PROCESSING, error=None).with_job(
-            upload.to_message_args(), deadline
-        )
-        return reprocessing.with_extra(original_checksum=checksum)
-
-    claimed = await ctx.store.update(job.image_id, reprocess)
-    if claimed.job_id != upload.job_id:
+    claimed = await claim_for_job(
+        ctx.store,
+        job.image_id,
+        upload.to_message_args(),
+        time.time() + ctx.settings.stuck_after,
+        when=lambda r: r.status != Status.PROCESSING,
+        extra=lambda _: {"original_checksum": checksum},
+    )
+    if claimed is None:
         log.info("refresh.lost_race")
         return
     log.info("refresh.changed", checksum=checksum)

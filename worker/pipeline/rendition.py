@@ -21,10 +21,11 @@ from jobs.publication import copies, published
 from jobs.states import Status
 from jobs.storage import Copy, Put, Write
 from jobs.store import Record
+from jobs.store.claims import owned_by
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
 from worker.pipeline.objects import remove_image_objects, remove_unowned, rendition_keys, sync_public
-from worker.pipeline.outcome import notify, owned_by
+from worker.pipeline.outcome import notify
 
 log = structlog.get_logger(__name__)
 

@@ -10,31 +10,27 @@ carries the same delivery id, so receivers can dedupe.
 Each delivery is signed with its account's own secret (:mod:`jobs.webhook_secrets`), and
 during a rotation's overlap with the previous one too.
 
-Attempts are kept in ``darkroom:webhooks:{image_id}`` (newest first, ≤100 entries, 7 days)
-and served by ``GET /v1/images/{id}/webhooks``.
+Attempts are kept in ``darkroom:webhooks:{image_id}`` (newest first, ≤100 entries, 7 days;
+:mod:`jobs.store.webhook_attempts`) and served by ``GET /v1/images/{id}/webhooks``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from redis.asyncio import Redis
 
-from jobs.constants import WEBHOOK_ATTEMPTS_MAX, WEBHOOK_ATTEMPTS_TTL_S, webhook_attempts_key
 from jobs.dramatiq_compat import BACKOFF_MAX_EXPONENT, RETRIES_MAX_BACKOFF_MS
 from jobs.errors import Internal, SourceUnreachable, SourceUnresolvable, Unavailable
 from jobs.netguard import Target, pin
 from jobs.payloads import WebhookJob
 from jobs.settings import Settings
-from jobs.store.errors import redis_errors
+from jobs.store.webhook_attempts import Attempt, previous_attempts, record_attempt
 from jobs.webhook_secrets import signing_secrets
 from jobs.webhooks import build_delivery, delivery_id_for
 from worker.context import WorkerContext
@@ -46,21 +42,6 @@ log = structlog.get_logger(__name__)
 MIN_BACKOFF_MS = 60_000
 DRAMATIQ_MAX_BACKOFF_MS = RETRIES_MAX_BACKOFF_MS  # Retries caps every single delay at 7 days
 MAX_EXPONENT = BACKOFF_MAX_EXPONENT  # dramatiq.common.compute_backoff's default
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One delivery attempt, as stored in Redis and served by the API."""
-
-    delivery_id: str
-    event: str
-    url: str
-    attempt: int
-    at: str
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    delivered: bool
 
 
 # --- retry schedule ---------------------------------------------------------------------------------
@@ -125,37 +106,6 @@ def WEBHOOK_ACTOR_OPTIONS(settings: Settings) -> dict[str, Any]:
         "max_backoff": max_backoff,
         "retry_when": should_retry(retries),
     }
-
-
-# --- attempt log ------------------------------------------------------------------------------------
-
-
-async def previous_attempts(redis: Redis, image_id: str, delivery_id: str) -> int:
-    """How many attempts of ``delivery_id`` are already recorded (Redis down → BrokerUnavailable)."""
-    with redis_errors():
-        raw: list[bytes | str] = await redis.lrange(
-            webhook_attempts_key(image_id), 0, WEBHOOK_ATTEMPTS_MAX - 1
-        )
-    count = 0
-    for item in raw:
-        try:
-            count += json.loads(item).get("delivery_id") == delivery_id
-        except (ValueError, AttributeError):
-            continue
-    return count
-
-
-async def record_attempt(redis: Redis, image_id: str, attempt: Attempt) -> None:
-    """Prepend ``attempt``; keep the newest 100 for 7 days. Never raises (logged instead)."""
-    key = webhook_attempts_key(image_id)
-    try:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, json.dumps(asdict(attempt)))
-            pipe.ltrim(key, 0, WEBHOOK_ATTEMPTS_MAX - 1)
-            pipe.expire(key, WEBHOOK_ATTEMPTS_TTL_S)
-            await pipe.execute()
-    except Exception as exc:  # bookkeeping must not change the delivery's outcome
-        log.warning("webhook.attempt_unrecorded", error=str(exc), delivery_id=attempt.delivery_id)
 
 
 # --- delivery --------------------------------------------------------------------------------------

@@ -25,13 +25,10 @@ from jobs.api.dashboard_auth import (
     verify,
 )
 from jobs.api.dashboard_view import DashboardData, render_dashboard, render_login
-from jobs.constants import CONTENT_TYPES, Queue, master_key, size_key
+from jobs.constants import CONTENT_TYPES, Queue
 from jobs.errors import NotFound, RateLimited
 from jobs.ids import is_image_id
-from jobs.ops.dead_letters import DeadLetter, Replayer, list_dead
-from jobs.ops.images import oldest_processing, recent_accounts, recent_failures, recent_images
-from jobs.ops.stats import read_snapshot
-from jobs.states import Status
+from jobs.ops.dead_letters import DeadLetter
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 RECENT_IMAGES = 24
@@ -126,27 +123,28 @@ async def dashboard(
     viewer, token = _session(request, ctx)
     if viewer is None:
         return RedirectResponse("/dashboard/login", status_code=303, headers=SECURITY_HEADERS)
-    snapshot = await read_snapshot(ctx.redis, ctx.settings)
+    overview = ctx.overview
+    snapshot = await overview.snapshot()
     if viewer.operator:
-        accounts = await recent_accounts(ctx.redis, ctx.settings.accounts())
-        failures = await recent_failures(ctx.redis, None, RECENT_FAILURES)
+        accounts = await overview.active_accounts()
+        failures = await overview.recent_failures(None, RECENT_FAILURES)
         dead: list[DeadLetter] = []
         for queue in Queue:
-            dead += await list_dead(ctx.redis, queue, DEAD_PER_QUEUE)
+            dead += await overview.dead_letters(queue, DEAD_PER_QUEUE)
     else:
         assert viewer.account is not None
         accounts = {viewer.account}
-        failures = await recent_failures(ctx.redis, accounts, RECENT_FAILURES)
+        failures = await overview.recent_failures(accounts, RECENT_FAILURES)
         dead = []
         # the snapshot's oldest processing image is anyone's: an account sees only its own
-        snapshot = replace(snapshot, oldest_processing=await oldest_processing(ctx.redis, viewer.account))
+        snapshot = replace(snapshot, oldest_processing=await overview.oldest_processing(viewer.account))
     flash = None
     if requeued is not None:
         flash = f"Requeued {requeued} dead letter(s); dropped {dropped or 0} whose image had moved on."
     data = DashboardData(
         viewer=viewer,
         snapshot=snapshot,
-        recent=await recent_images(ctx.redis, accounts, RECENT_IMAGES),
+        recent=await overview.recent_images(accounts, RECENT_IMAGES),
         failures=failures,
         dead=sorted(dead, key=lambda d: -d.dead_at_ms),
         csrf=csrf_token(ctx.settings, token),
@@ -172,7 +170,7 @@ async def requeue(
         queues = list(Queue) if queue == "all" else [Queue.parse(queue)]
     except ValueError:
         return _html(render_login(f"Unknown queue {queue[:64]!r}."), 400)
-    report = await Replayer(ctx.settings, ctx.redis, ctx.storage, ctx.queue).requeue(queues)
+    report = await ctx.overview.requeue(queues)
     target = f"/dashboard?requeued={report.total_requeued}&dropped={sum(report.dropped.values())}"
     return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
 
@@ -183,16 +181,6 @@ async def thumbnail(request: Request, ctx: Ctx, image_id: str) -> Response:
     viewer, _ = _session(request, ctx)
     if viewer is None or not is_image_id(image_id):
         raise NotFound("No such thumbnail.")
-    record = await ctx.store.load(image_id)
-    if not viewer.operator and record.account != viewer.account:
-        raise NotFound("No such thumbnail.")
-    image = record.image
-    if record.status != Status.READY or image.format is None:
-        raise NotFound("The image has no thumbnail yet.")
-    if "small" in image.sizes:
-        key = size_key(image.id, "small", image.format)
-    else:
-        key = master_key(image.id, image.format)
-    data = await ctx.storage.get(key)
+    found = await ctx.thumbnail(image_id, None if viewer.operator else viewer.account)
     headers = {"Cache-Control": "private, max-age=300"}
-    return Response(data, media_type=CONTENT_TYPES[image.format], headers=headers)
+    return Response(found.data, media_type=CONTENT_TYPES[found.format], headers=headers)

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from jobs.api.auth import Ctx
 from jobs.api.schemas import HealthBody
-from jobs.constants import RECORDS_PREFIX
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
@@ -37,8 +36,8 @@ async def ready(ctx: Ctx) -> JSONResponse:
     """Ready to take work: Redis and storage answer. 503 otherwise."""
     checks = dict(
         await asyncio.gather(
-            _check("redis", ctx.redis.ping()),
-            _check("storage", ctx.storage.head(f"{RECORDS_PREFIX}.health")),
+            _check("redis", ctx.ping()),
+            _check("storage", ctx.probe_storage()),
         )
     )
     ok = all(v == "ok" for v in checks.values())

@@ -24,12 +24,12 @@ from jobs.api.schemas import (
     ImageList,
     TransformRequest,
 )
-from jobs.constants import CONTENT_TYPES, SIZES, master_key, size_key
-from jobs.errors import Conflict, InvalidRequest, MediaFailed, NotFound
+from jobs.constants import CONTENT_TYPES
+from jobs.errors import InvalidRequest, MediaFailed
 from jobs.intake import UploadOptions
 from jobs.models import Image
 from jobs.states import Status
-from jobs.store import ListQuery, list_images
+from jobs.store import ListQuery
 from jobs.store.listing import SORTS
 
 MAX_WAIT_S = 30.0
@@ -179,7 +179,7 @@ async def list_account_images(
 ) -> ImageList:
     """Your images, newest first by default; failed images only when `filter[status]=failed`."""
     query = ListQuery(limit=limit, cursor=cursor, sort=sort, name=name, status=status)  # type: ignore[arg-type]
-    page = await list_images(ctx.store, account, query)
+    page = await ctx.list(account, query)
     return ImageList(data=page.data, next_cursor=page.next_cursor)
 
 
@@ -198,9 +198,9 @@ async def get_image(
 ) -> JSONResponse:
     """One image. With `wait`, answers as soon as it leaves `processing` (or when `wait` runs out)."""
     if wait > 0:
-        record = await ctx.hub.wait_settled(ctx.store, account, image_id, wait)
+        record = await ctx.wait_record(account, image_id, wait)
     else:
-        record = await ctx.store.get(account, image_id)
+        record = await ctx.record(account, image_id)
     return image_response(record.image)
 
 
@@ -217,16 +217,8 @@ async def download(
     size: Annotated[str | None, Query(pattern="^(small|medium|large)$")] = None,
 ) -> Response:
     """The stored bytes: the master, or one of the responsive sizes."""
-    image = (await ctx.store.get(account, image_id)).image
-    if image.status == Status.PROCESSING:
-        raise Conflict("The image is still processing.")
-    if image.status == Status.FAILED or image.format is None:
-        raise MediaFailed(image.error.message if image.error else None)
-    if size is not None and size not in image.sizes:
-        raise NotFound(f"The image has no {size!r} size.", field="size")
-    key = size_key(image.id, size, image.format) if size in SIZES else master_key(image.id, image.format)
-    data = await ctx.storage.get(key)
+    found = await ctx.download(account, image_id, size)
     headers = {"Cache-Control": "private, max-age=3600"}
-    if size is None and image.checksum:
-        headers["ETag"] = f'"{image.checksum.removeprefix("sha256:")}"'
-    return Response(data, media_type=CONTENT_TYPES[image.format], headers=headers)
+    if found.etag is not None:
+        headers["ETag"] = f'"{found.etag}"'
+    return Response(found.data, media_type=CONTENT_TYPES[found.format], headers=headers)

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from jobs.api.auth import Ctx
 from jobs.metrics import CONTENT_TYPE_LATEST, exposition
-from jobs.ops.stats import Snapshot, read_snapshot
+from jobs.ops.stats import Snapshot
 
 router = APIRouter(tags=["ops"])
 log = structlog.get_logger(__name__)
@@ -28,7 +28,7 @@ async def metrics(ctx: Ctx) -> Response:
     snapshot: Snapshot | None
     try:
         async with asyncio.timeout(SCRAPE_TIMEOUT_S):
-            snapshot = await read_snapshot(ctx.redis, ctx.settings)
+            snapshot = await ctx.overview.snapshot()
     except Exception as exc:  # Redis down: still answer, with darkroom_redis_up 0
         log.warning("metrics.redis_unavailable", error=str(exc)[:200])
         snapshot = None

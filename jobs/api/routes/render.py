@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -19,9 +17,7 @@ from jobs.api.schemas import (
     WarmupAccepted,
     WarmupRequest,
 )
-from jobs.constants import CONTENT_TYPES, purge_key
-from jobs.errors import NotFound
-from jobs.store.errors import redis_errors
+from jobs.constants import CONTENT_TYPES
 
 router = APIRouter(tags=["render"], route_class=IdempotentRoute)
 # warmup and purge take render URLs: a bad signature is a 403, whether or not the image exists
@@ -60,7 +56,7 @@ async def render(ctx: Ctx, request: Request, rest: str) -> Response:
 @router.post("/v1/images/{image_id}/render-url", response_model=RenderUrl, responses=ERRORS)
 async def render_url(ctx: Ctx, account: Account, image_id: str, body: RenderUrlRequest) -> RenderUrl:
     """A signed render URL for one of your images (nothing is rendered until it is requested)."""
-    record = await ctx.store.get(account, image_id)
+    record = await ctx.record(account, image_id)
     return RenderUrl(url=ctx.rendering.sign_url(record, body.operations, body.format))
 
 
@@ -80,9 +76,4 @@ async def purge(ctx: Ctx, account: Account, body: PurgeRequest) -> PurgeAccepted
 @router.get("/v1/purge/{purge_id}", responses=ERRORS)
 async def purge_status(ctx: Ctx, account: Account, purge_id: str) -> dict[str, object]:
     """What a purge did (`queued` until a worker ran it); 404 for another account's or an expired one."""
-    with redis_errors():
-        raw = await ctx.redis.get(purge_key(purge_id[:64]))
-    status = json.loads(raw) if raw is not None else {}
-    if status.get("account") != account:
-        raise NotFound("No such purge.")
-    return {"purge_id": purge_id} | {k: v for k, v in status.items() if k != "account"}
+    return {"purge_id": purge_id} | await ctx.purge_status(account, purge_id)

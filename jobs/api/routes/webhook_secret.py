@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from jobs.api.auth import Account, Ctx
 from jobs.api.idempotency import IdempotentRoute
 from jobs.api.schemas import ErrorBody
-from jobs.webhook_secrets import load_state, master_secret, rotate
+from jobs.webhook_secrets import master_secret
 
 router = APIRouter(prefix="/v1/webhook-secret", tags=["webhooks"], route_class=IdempotentRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 429, 500, 503)}
@@ -60,7 +60,7 @@ async def webhook_secret_state(ctx: Ctx, account: Account) -> dict[str, object]:
     master_secret(ctx.settings)  # unset → 500 naming the setting, not a state nothing signs with
     if ctx.settings.webhook_signing == "shared":
         return {"signing": "shared", "generation": None, "rotated_at": None, "previous_valid_until": None}
-    state = await load_state(ctx.redis, account)
+    state = await ctx.webhook_secret_state(account)
     return {"signing": "account", **state.as_dict(time.time())}
 
 
@@ -73,5 +73,5 @@ async def rotate_webhook_secret(ctx: Ctx, account: Account) -> dict[str, object]
     Rotating again ends the previous overlap. 409 when the deployment signs with one shared secret.
     """
     now = time.time()
-    secret, state = await rotate(ctx.redis, ctx.settings, account, now)
+    secret, state = await ctx.rotate_webhook_secret(account, now)
     return {"secret": secret, "signing": "account", **state.as_dict(now)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,9 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from jobs.api.auth import Account, Ctx
 from jobs.api.schemas import ErrorBody
-from jobs.constants import WEBHOOK_ATTEMPTS_MAX, webhook_attempts_key
 from jobs.ids import check_image_id
-from jobs.store.errors import redis_errors
 
 router = APIRouter(prefix="/v1/images", tags=["webhooks"])
 
@@ -61,15 +59,5 @@ class WebhookAttempts(BaseModel):
 )
 async def list_webhook_attempts(image_id: str, ctx: Ctx, account: Account) -> dict[str, Any]:
     """Webhook delivery attempts for this image (newest first, last 100, kept 7 days)."""
-    await ctx.store.get(account, check_image_id(image_id))  # another account's image → 404
-    with redis_errors():
-        raw: list[bytes | str] = await ctx.redis.lrange(
-            webhook_attempts_key(image_id), 0, WEBHOOK_ATTEMPTS_MAX - 1
-        )
-    data: list[dict[str, Any]] = []
-    for item in raw:
-        try:
-            data.append(WebhookAttempt.model_validate(json.loads(item)).model_dump())
-        except ValueError:  # a foreign or corrupt entry never breaks the listing
-            continue
-    return {"data": data}
+    attempts = await ctx.webhook_attempts(account, check_image_id(image_id))  # another account's → 404
+    return {"data": [asdict(attempt) for attempt in attempts]}
