@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from jobs.constants import OutputFormat
 from jobs.states import Status
 
 MAX_METADATA_KEYS = 50
@@ -19,7 +20,6 @@ MAX_NAME_CHARS = 255
 MAX_CAPTION_CHARS = 2000
 
 MetadataValue = str | int | float | bool | None
-Format = Literal["jpeg", "png", "webp", "avif", "gif"]
 
 
 def utcnow() -> datetime:
@@ -95,7 +95,7 @@ class Image(BaseModel):
     filename: str
     status: Status = Status.PROCESSING
     error: ImageError | None = None
-    format: Format | None = None
+    format: OutputFormat | None = None
     width: int | None = None
     height: int | None = None
     nbytes: int | None = Field(default=None, alias="bytes")

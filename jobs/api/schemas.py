@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobs.constants import OutputFormat
 from jobs.ids import ID_PATTERN
 from jobs.models import MAX_NAME_CHARS, Image
 
@@ -62,7 +63,7 @@ class RenderUrlRequest(Strict):
     operations: list[dict[str, Any]] = Field(
         default_factory=list, max_length=10, examples=[[{"op": "resize", "width": 300}]]
     )
-    format: Literal["jpeg", "png", "webp", "avif", "gif"] = Field(examples=["webp"])
+    format: OutputFormat = Field(examples=["webp"])
 
 
 class RenderUrl(BaseModel):

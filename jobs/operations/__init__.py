@@ -17,6 +17,7 @@ Conventions (documented for callers):
   opaque) so equal colours hash equally in :func:`canonical_json`.
 """
 
+from jobs.constants import OutputFormat
 from jobs.operations.colors import COLOR_NAMES, Color, normalize_color, parse_color
 from jobs.operations.models import (
     MAX_DIMENSION,
@@ -36,7 +37,6 @@ from jobs.operations.models import (
     Modulate,
     Offset,
     Operation,
-    OutputFormat,
     Pad,
     Pixelate,
     Resize,
