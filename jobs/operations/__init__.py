@@ -52,7 +52,6 @@ from jobs.operations.models import (
 from jobs.operations.validation import (
     MAX_OPERATIONS,
     canonical_json,
-    operations_digest,
     validate_operation,
     validate_operations,
 )
@@ -92,7 +91,6 @@ __all__ = [
     "Watermark",
     "canonical_json",
     "normalize_color",
-    "operations_digest",
     "parse_color",
     "validate_operation",
     "validate_operations",
