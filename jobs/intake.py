@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -50,19 +48,9 @@ from jobs.states import Status
 from jobs.storage import Storage
 from jobs.store import ImageStore, Record
 from jobs.store.errors import redis_errors
+from jobs.upload_options import UploadOptions as UploadOptions  # callers of the intake build them
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class UploadOptions:
-    name: str | None = None
-    filename: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    publish: bool = False
-    callback_url: str | None = None
-    expires_at: datetime | None = None
-    caption: str | None = None
 
 
 def clean_filename(raw: str | None) -> str | None:
@@ -93,10 +81,9 @@ def check_http_url(url: str, field: str) -> None:
 
 
 def check_options(options: UploadOptions) -> None:
+    """What the options' types cannot say (their lengths are the model's)."""
     if options.callback_url is not None:
         check_http_url(options.callback_url, "callback_url")
-    if options.name is not None and not 1 <= len(options.name) <= MAX_NAME_CHARS:
-        raise InvalidRequest(f"name must be 1..{MAX_NAME_CHARS} characters.", field="name")
     try:
         check_metadata(options.metadata)
     except ValueError as exc:
@@ -160,7 +147,7 @@ class Intake:
         await self.check_outbound(url, "url")
         await self.check_options(options)
         if options.filename is None:
-            options = replace(options, filename=filename_from_url(url))
+            options = options.model_copy(update={"filename": filename_from_url(url)})
         return await self._submit(account, new_image_id(), options, source_url=url)
 
     async def transform(self, account: str, parent_id: str, raw_ops: Any, options: UploadOptions) -> Image:

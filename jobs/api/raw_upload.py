@@ -13,54 +13,63 @@ Like a form field, an empty query value means "not set".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, get_args, get_origin
 
+from annotated_types import MaxLen
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from jobs.api.auth import authenticate
 from jobs.api.schemas import FORM_BOOLEAN, OPTIONAL_DATETIME_FIELD
-from jobs.intake import UploadOptions
-from jobs.models import MAX_NAME_CHARS
+from jobs.upload_options import ImageOptions, UploadOptions
 
 RAW_MEDIA_TYPE: Final = "application/octet-stream"
 
 
-class RawUploadQuery(BaseModel):
-    """The upload options of a raw-body upload, as query parameters."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    name: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
-    filename: str | None = Field(default=None, max_length=4096)  # cut to a base name of 255 by intake
-    metadata: str | None = None
-    publish: bool = False
-    expires_at: datetime | None = None
-    callback_url: str | None = Field(default=None, max_length=4096)
-    caption: str | None = Field(default=None, max_length=2000)
-
-
-def _text(max_length: int | None, description: str) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"} | ({"maxLength": max_length} if max_length else {})
-    return {"schema": schema, "description": description}
+def _text_field(field: FieldInfo) -> tuple[Any, Any]:
+    """One option as text: JSON for an object, the form spellings of a boolean, an empty
+    value for "not set" (so a text field has no minimum length)."""
+    description = field.description
+    if get_origin(field.annotation) is dict:
+        return str | None, Field(default=None, description=description)
+    if field.annotation is bool:
+        return bool | None, Field(default=None, description=description, json_schema_extra=FORM_BOOLEAN)
+    if datetime in get_args(field.annotation):
+        return datetime | None, Field(default=None, json_schema_extra=OPTIONAL_DATETIME_FIELD)
+    lengths = [m.max_length for m in field.metadata if isinstance(m, MaxLen)]
+    return str | None, Field(default=None, description=description, max_length=max(lengths, default=None))
 
 
-QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
-    "name": _text(MAX_NAME_CHARS, "Display name (default: the file name without extension)."),
-    "filename": _text(4096, "The original file name (its base name is kept, cut to 255 characters)."),
-    "metadata": _text(None, "JSON object of your own fields."),
-    "publish": {"schema": FORM_BOOLEAN, "description": "Publish when ready."},
-    "expires_at": {
-        "schema": {k: v for k, v in OPTIONAL_DATETIME_FIELD.items() if k != "description"},
-        "description": OPTIONAL_DATETIME_FIELD["description"],
-    },
-    "callback_url": _text(4096, "http(s) URL that receives the Image on ready or failed."),
-    "caption": _text(2000, "Caption (alt text)."),
-}
+def text_model(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """``model``'s fields as query parameters or form fields: every one text and optional."""
+    fields = {key: _text_field(field) for key, field in model.model_fields.items()}
+    text: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="ignore"), **fields)  # type: ignore[call-overload]
+    return text
+
+
+if TYPE_CHECKING:  # made at import from the options; to mypy, models
+    UploadQuery = BaseModel
+    UploadForm = BaseModel
+else:
+    UploadQuery = text_model(UploadOptions, "UploadQuery")
+    UploadForm = text_model(ImageOptions, "UploadForm")  # the file part carries its own filename
+
+
+def _query_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property of the text model as a query parameter's schema (null is spelled by absence)."""
+    schema = {k: v for k, v in prop.items() if k not in ("title", "description")}
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    branches = schema.get("anyOf", [])
+    if len(branches) == 2 and {"type": "null"} in branches:
+        del schema["anyOf"]
+        schema |= next(b for b in branches if b != {"type": "null"})
+    return schema
 
 
 def is_raw_body(content_type: str) -> bool:
@@ -70,33 +79,40 @@ def is_raw_body(content_type: str) -> bool:
 
 def openapi_extra() -> dict[str, Any]:
     """The raw body and its query parameters, next to the multipart form FastAPI documents."""
+    properties: dict[str, dict[str, Any]] = UploadQuery.model_json_schema()["properties"]
     parameters = [
-        {"name": name, "in": "query", "required": False, "schema": spec["schema"]}
-        | {"description": f"{spec['description']} (A form field of the same name wins.)"}
-        for name, spec in QUERY_PARAMETERS.items()
+        {"name": name, "in": "query", "required": False, "schema": _query_schema(prop)}
+        | {"description": f"{prop['description']} (A form field of the same name wins.)"}
+        for name, prop in properties.items()
     ]
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {"parameters": parameters, "requestBody": {"content": {RAW_MEDIA_TYPE: binary}}}
 
 
-def upload_options(request: Request, parse_metadata: Callable[[str | None], dict[str, Any]]) -> UploadOptions:
-    # like a form field, an empty value is "not set"; publish has no empty spelling
-    raw = {k: v for k, v in request.query_params.items() if v != "" or k == "publish"}
+def _validated(model: type[BaseModel], raw: Mapping[str, Any], where: str) -> BaseModel:
     try:
-        query = RawUploadQuery.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise RequestValidationError(
-            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+            [{**e, "loc": (where, *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
-    return UploadOptions(
-        name=query.name,
-        filename=query.filename,
-        metadata=parse_metadata(query.metadata),
-        publish=query.publish,
-        callback_url=query.callback_url,
-        expires_at=query.expires_at,
-        caption=query.caption,
-    )
+
+
+def query_options(request: Request) -> dict[str, Any]:
+    """The upload options given as query parameters, as text (only those given)."""
+    # like a form field, an empty value is "not set"; publish has no empty spelling
+    raw = {k: v for k, v in request.query_params.items() if v != "" or k == "publish"}
+    return _validated(UploadQuery, raw, "query").model_dump(exclude_unset=True)
+
+
+def upload_options(
+    text: Mapping[str, Any], parse_metadata: Callable[[str | None], dict[str, Any]]
+) -> UploadOptions:
+    """Options from their text spelling (already validated as text: only metadata is left to parse)."""
+    values = dict(text) | {"metadata": parse_metadata(text.get("metadata"))}
+    options = _validated(UploadOptions, {k: v for k, v in values.items() if v is not None}, "query")
+    assert isinstance(options, UploadOptions)
+    return options
 
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
