@@ -26,25 +26,21 @@ import structlog
 
 from jobs.constants import BLOCKLIST_KEY, original_key
 from jobs.errors import (
-    Conflict,
     InvalidRequest,
     MediaBlocked,
-    MediaFailed,
     NotFound,
     SourceUnreachable,
     TooLarge,
     Unavailable,
-    UnsupportedMediaType,
 )
 from jobs.ids import new_image_id, new_token
-from jobs.models import MAX_NAME_CHARS, Image, check_metadata, utcnow
+from jobs.models import MAX_NAME_CHARS, Image, check_metadata, require_usable, utcnow
 from jobs.netguard import precheck
 from jobs.operations import Watermark, canonical_json, validate_operations
 from jobs.payloads import JobPayload, TransformJob, UploadJob
 from jobs.queue import JobQueue
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
-from jobs.states import Status
 from jobs.storage import Storage
 from jobs.store import ImageStore, Record
 from jobs.store.errors import redis_errors
@@ -63,15 +59,6 @@ def clean_filename(raw: str | None) -> str | None:
 
 def filename_from_url(url: str) -> str | None:
     return clean_filename(unquote(urlsplit(url).path))
-
-
-def require_ready(record: Record, role: str) -> None:
-    if record.status == Status.PROCESSING:
-        raise Conflict(f"The {role} image is still processing.")
-    if record.status == Status.FAILED:
-        raise MediaFailed(f"The {role} image failed; it cannot be used.")
-    if not record.image.transformable:
-        raise UnsupportedMediaType(f"The {role} image cannot be transformed.")
 
 
 def check_http_url(url: str, field: str) -> None:
@@ -157,12 +144,12 @@ class Intake:
             raise InvalidRequest("operations must not be empty.", field="operations")
         await self.check_options(options)
         parent = await self.store.get(account, parent_id)
-        require_ready(parent, "parent")
+        require_usable(parent.image, "parent")
         for index, op in enumerate(operations):
             if isinstance(op, Watermark) and op.image_id:
                 field_name = f"operations[{index}].image_id"
                 try:
-                    require_ready(await self.store.get(account, op.image_id), "watermark")
+                    require_usable((await self.store.get(account, op.image_id)).image, "watermark")
                 except NotFound as exc:
                     raise InvalidRequest(f"{field_name}: no such image.", field=field_name) from exc
         canonical = json.loads(canonical_json(operations))
