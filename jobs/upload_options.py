@@ -2,7 +2,7 @@
 
 The JSON bodies of ``POST /v1/images`` and ``POST /v1/images/{id}/transform`` extend
 :class:`ImageOptions`; the raw upload's query parameters and the multipart form fields are the
-text spelling of these models (:mod:`jobs.api.raw_upload`); the Python client sends these names
+text spelling of these models (:mod:`jobs.api.upload_text`); the Python client sends these names
 (:func:`as_text`); :class:`jobs.intake.Intake` receives an :class:`UploadOptions`. The OpenAPI
 document is generated from them, and a test compares the two.
 

@@ -12,7 +12,7 @@ from jobs.api import json_depth, raw_upload
 from jobs.api.auth import Account, Ctx
 from jobs.api.context import get_ctx
 from jobs.api.idempotency import IdempotentRoute, body_sha256
-from jobs.api.raw_upload import RawBodyRoute, UploadForm, query_options, upload_options
+from jobs.api.raw_upload import RawBodyRoute
 from jobs.api.schemas import (
     CreateFromUrl,
     ErrorBody,
@@ -20,6 +20,7 @@ from jobs.api.schemas import (
     ImageList,
     TransformRequest,
 )
+from jobs.api.upload_text import UploadForm, query_options, upload_options
 from jobs.constants import CONTENT_TYPES, SIZES, master_key, size_key
 from jobs.errors import Conflict, InvalidRequest, MediaFailed, NotFound
 from jobs.models import Image
