@@ -6,7 +6,7 @@ Nothing else in the code base spells a key prefix; it asks this module.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal, get_args
 
 NAMESPACE: Final = "darkroom"
 
@@ -43,7 +43,9 @@ SIZES: Final[dict[str, tuple[int, int]]] = {
     "large": (1440, 1080),
 }
 
-OUTPUT_FORMATS: Final = ("jpeg", "png", "webp", "avif", "gif")
+# The one definition of the output formats: a type for models, a tuple for loops and checks.
+OutputFormat = Literal["jpeg", "png", "webp", "avif", "gif"]
+OUTPUT_FORMATS: Final[tuple[OutputFormat, ...]] = get_args(OutputFormat)
 FORMAT_EXTENSIONS: Final[dict[str, str]] = {
     "jpeg": "jpg",
     "png": "png",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobs.constants import SIZES, master_key, size_key
+from jobs.constants import SIZES, OutputFormat, master_key, size_key
 from jobs.errors import Conflict, MediaFailed, NotFound
-from jobs.models import Format
 from jobs.states import Status
 from jobs.storage import Storage
 from jobs.store import ImageStore
@@ -15,7 +14,7 @@ from jobs.store import ImageStore
 @dataclass(frozen=True, slots=True)
 class Download:
     data: bytes
-    format: Format
+    format: OutputFormat
     etag: str | None  # the original's checksum, for the master only (a size has none)
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,41 +26,27 @@ import structlog
 
 from jobs.constants import BLOCKLIST_KEY, original_key
 from jobs.errors import (
-    Conflict,
     InvalidRequest,
     MediaBlocked,
-    MediaFailed,
     NotFound,
     SourceUnreachable,
     TooLarge,
     Unavailable,
-    UnsupportedMediaType,
 )
 from jobs.ids import new_image_id, new_token
-from jobs.models import MAX_NAME_CHARS, Image, check_metadata, utcnow
+from jobs.models import MAX_NAME_CHARS, Image, check_metadata, require_usable, utcnow
 from jobs.netguard import precheck
 from jobs.operations import Watermark, canonical_json, validate_operations
 from jobs.payloads import JobPayload, TransformJob, UploadJob
 from jobs.queue import JobQueue
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
-from jobs.states import Status
 from jobs.storage import Storage
 from jobs.store import ImageStore, Record
 from jobs.store.errors import redis_errors
+from jobs.upload_options import UploadOptions as UploadOptions  # callers of the intake build them
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class UploadOptions:
-    name: str | None = None
-    filename: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    publish: bool = False
-    callback_url: str | None = None
-    expires_at: datetime | None = None
-    caption: str | None = None
 
 
 def clean_filename(raw: str | None) -> str | None:
@@ -77,15 +61,6 @@ def filename_from_url(url: str) -> str | None:
     return clean_filename(unquote(urlsplit(url).path))
 
 
-def require_ready(record: Record, role: str) -> None:
-    if record.status == Status.PROCESSING:
-        raise Conflict(f"The {role} image is still processing.")
-    if record.status == Status.FAILED:
-        raise MediaFailed(f"The {role} image failed; it cannot be used.")
-    if not record.image.transformable:
-        raise UnsupportedMediaType(f"The {role} image cannot be transformed.")
-
-
 def check_http_url(url: str, field: str) -> None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname or len(url) > 4096:
@@ -93,10 +68,9 @@ def check_http_url(url: str, field: str) -> None:
 
 
 def check_options(options: UploadOptions) -> None:
+    """What the options' types cannot say (their lengths are the model's)."""
     if options.callback_url is not None:
         check_http_url(options.callback_url, "callback_url")
-    if options.name is not None and not 1 <= len(options.name) <= MAX_NAME_CHARS:
-        raise InvalidRequest(f"name must be 1..{MAX_NAME_CHARS} characters.", field="name")
     try:
         check_metadata(options.metadata)
     except ValueError as exc:
@@ -160,7 +134,7 @@ class Intake:
         await self.check_outbound(url, "url")
         await self.check_options(options)
         if options.filename is None:
-            options = replace(options, filename=filename_from_url(url))
+            options = options.model_copy(update={"filename": filename_from_url(url)})
         return await self._submit(account, new_image_id(), options, source_url=url)
 
     async def transform(self, account: str, parent_id: str, raw_ops: Any, options: UploadOptions) -> Image:
@@ -170,12 +144,12 @@ class Intake:
             raise InvalidRequest("operations must not be empty.", field="operations")
         await self.check_options(options)
         parent = await self.store.get(account, parent_id)
-        require_ready(parent, "parent")
+        require_usable(parent.image, "parent")
         for index, op in enumerate(operations):
             if isinstance(op, Watermark) and op.image_id:
                 field_name = f"operations[{index}].image_id"
                 try:
-                    require_ready(await self.store.get(account, op.image_id), "watermark")
+                    require_usable((await self.store.get(account, op.image_id)).image, "watermark")
                 except NotFound as exc:
                     raise InvalidRequest(f"{field_name}: no such image.", field=field_name) from exc
         canonical = json.loads(canonical_json(operations))

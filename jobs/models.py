@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from jobs.constants import OutputFormat
+from jobs.errors import Conflict, MediaFailed, UnsupportedMediaType
 from jobs.states import Status
 
 MAX_METADATA_KEYS = 50
@@ -19,7 +21,6 @@ MAX_NAME_CHARS = 255
 MAX_CAPTION_CHARS = 2000
 
 MetadataValue = str | int | float | bool | None
-Format = Literal["jpeg", "png", "webp", "avif", "gif"]
 
 
 def utcnow() -> datetime:
@@ -95,7 +96,7 @@ class Image(BaseModel):
     filename: str
     status: Status = Status.PROCESSING
     error: ImageError | None = None
-    format: Format | None = None
+    format: OutputFormat | None = None
     width: int | None = None
     height: int | None = None
     nbytes: int | None = Field(default=None, alias="bytes")
@@ -141,3 +142,22 @@ class Image(BaseModel):
         data.update(changes)
         data.pop("size", None)
         return Image.model_validate(data)
+
+
+def require_usable(image: Image, role: str | None = None) -> OutputFormat:
+    """The format of ``image``'s master, if it can be the source of a transform, a render or a
+    watermark; else why not, as an error (``role`` names it: "parent", "watermark").
+
+    Still processing → :class:`Conflict` (it may be usable later); failed → :class:`MediaFailed`
+    with its own error; not transformable → :class:`UnsupportedMediaType`. The API answers these
+    as they are; a job cannot wait, so it fails with ``media_failed`` for any of them.
+    """
+    what = f"The {role} image" if role else "The image"
+    if image.status == Status.PROCESSING:
+        raise Conflict(f"{what} is still processing.")
+    if image.status != Status.READY or image.format is None:
+        reason = image.error.message if image.error else "it cannot be used"
+        raise MediaFailed(f"{what} failed: {reason}")
+    if not image.transformable:
+        raise UnsupportedMediaType(f"{what} cannot be transformed.")
+    return image.format

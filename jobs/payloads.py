@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from jobs.constants import OUTPUT_FORMATS, Queue
+from jobs.constants import OutputFormat, Queue
 from jobs.errors import InvalidRequest
 from jobs.ids import ID_PATTERN
 
@@ -28,8 +28,6 @@ Account = Annotated[str, Field(min_length=1, max_length=128)]
 Checksum = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
 RENDER_PATH = r"^/render/[A-Za-z0-9_-]+/[A-Za-z0-9_-]*/image_[a-z2-7]{24}\.[a-z]+$"
-OutputFormat = Literal["jpeg", "png", "webp", "avif", "gif"]
-assert set(OUTPUT_FORMATS) == set(OutputFormat.__args__)  # type: ignore[attr-defined]
 
 
 class JobPayload(BaseModel):

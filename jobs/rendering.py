@@ -14,7 +14,6 @@ from typing import Any
 from jobs.constants import derived_key, render_error_key, render_lock_key
 from jobs.errors import (
     ERRORS_BY_CODE,
-    Conflict,
     DarkroomError,
     Forbidden,
     InvalidRequest,
@@ -24,6 +23,7 @@ from jobs.errors import (
 )
 from jobs.events import EventHub
 from jobs.ids import new_token
+from jobs.models import require_usable
 from jobs.operations import Operation, canonical_json, validate_operations
 from jobs.payloads import PurgeJob, RenderJob
 from jobs.queue import JobQueue
@@ -37,7 +37,6 @@ from jobs.render_urls import (
     verify_signature,
 )
 from jobs.settings import Settings
-from jobs.states import Status
 from jobs.storage import Storage
 from jobs.store import ImageStore, Record
 from jobs.store.errors import redis_errors
@@ -108,10 +107,7 @@ class Rendering:
         record = await self.verified_record(ref)
         if account is not None and record.account != account:
             raise NotFound(f"No image {ref.image_id!r}.")
-        if record.status == Status.PROCESSING:
-            raise Conflict("The image is still processing.")
-        if record.status == Status.FAILED:
-            raise MediaFailed(record.image.error.message if record.image.error else None)
+        require_usable(record.image)
         operations = decode_options(ref.options)
         return Target(ref, record, operations, cache_digest(operations, ref.format))
 

@@ -9,6 +9,7 @@ generated document once: every operation lists the error codes it can return wit
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -84,6 +85,29 @@ def _examples(schemas: dict[str, Any]) -> None:
             schema["examples"] = [example]
 
 
+def _flatten_form_bodies(spec: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A multipart body FastAPI makes of a form model and a file (``allOf`` the model plus the
+    file) becomes one object, so the reference lists every form field in one table."""
+    inlined: set[str] = set()
+    for schema in schemas.values():
+        refs = [part.get("$ref", "") for part in schema.get("allOf", [])]
+        if not refs or not all(refs):
+            continue
+        del schema["allOf"]
+        names = [ref.rsplit("/", 1)[1] for ref in refs]
+        inlined.update(names)
+        parts = [schemas[name] for name in names]
+        schema["properties"] = schema.get("properties", {}) | {
+            k: v for part in parts for k, v in part.get("properties", {}).items()
+        }
+        required = [r for part in [schema, *parts] for r in part.get("required", [])]
+        schema["required"] = list(dict.fromkeys(required))
+    text = json.dumps(spec)
+    for name in inlined:
+        if f'"#/components/schemas/{name}"' not in text:  # used nowhere else
+            del schemas[name]
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -102,6 +126,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    _flatten_form_bodies(spec, schemas)
     _examples(schemas)
     app.openapi_schema = spec
     return spec

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobs.constants import OutputFormat
 from jobs.ids import ID_PATTERN
-from jobs.models import MAX_NAME_CHARS, Image
+from jobs.models import Image
+from jobs.upload_options import MAX_URL_CHARS, ImageOptions
 
 # Form fields are text: these are the spellings a boolean accepts.
 FORM_BOOLEAN: dict[str, Any] = {
@@ -34,35 +35,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CreateFromUrl(Strict):
-    url: str = Field(max_length=4096, examples=["https://example.com/photos/hero.jpg"])
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, examples=["hero"])
-    metadata: dict[str, Any] = Field(default_factory=dict, examples=[{"campaign": "spring"}])
-    publish: bool = False
-    callback_url: str | None = Field(default=None, max_length=4096)
-    expires_at: datetime | None = None
-    caption: str | None = Field(default=None, max_length=2000)
+class CreateFromUrl(ImageOptions):
+    url: str = Field(max_length=MAX_URL_CHARS, examples=["https://example.com/photos/hero.jpg"])
 
 
-class TransformRequest(Strict):
+class TransformRequest(ImageOptions):
     operations: list[dict[str, Any]] = Field(
         min_length=1,
         description="Operations applied in order (at most 10); see DESIGN §3.",
         examples=[[{"op": "resize", "width": 300}, {"op": "convert", "format": "webp", "quality": 80}]],
     )
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    publish: bool = False
-    callback_url: str | None = Field(default=None, max_length=4096)
-    expires_at: datetime | None = None
-    caption: str | None = Field(default=None, max_length=2000)
 
 
 class RenderUrlRequest(Strict):
     operations: list[dict[str, Any]] = Field(
         default_factory=list, max_length=10, examples=[[{"op": "resize", "width": 300}]]
     )
-    format: Literal["jpeg", "png", "webp", "avif", "gif"] = Field(examples=["webp"])
+    format: OutputFormat = Field(examples=["webp"])
 
 
 class RenderUrl(BaseModel):

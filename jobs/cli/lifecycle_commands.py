@@ -14,6 +14,7 @@ from typing import Any
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK, client_for, exit_code_for, parse_json_object
 from jobs.cli.output import err, image_dict, print_json
 from jobs.client import Client
+from jobs.constants import OUTPUT_FORMATS
 from jobs.errors import InvalidRequest
 from jobs.settings import Settings
 
@@ -99,7 +100,7 @@ def add_lifecycle_commands(sub: Any) -> None:
     sign = sub.add_parser("sign", help="print a signed render URL")
     sign.add_argument("id")
     sign.add_argument("--op", action="append", metavar="JSON", help="operation (repeatable)")
-    sign.add_argument("--format", default="webp", choices=["jpeg", "png", "webp", "avif", "gif"])
+    sign.add_argument("--format", default="webp", choices=OUTPUT_FORMATS)
     sign.set_defaults(handler=cmd_sign)
 
     warmup = sub.add_parser("warmup", help="pre-render render URLs")

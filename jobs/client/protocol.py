@@ -6,7 +6,6 @@ every response rule lives here once.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,6 +17,7 @@ import httpx
 
 from jobs.errors import DarkroomError, Unavailable, error_from_body
 from jobs.models import Image
+from jobs.upload_options import as_text
 
 FileInput = str | Path | bytes | IO[bytes]
 MAX_SERVER_WAIT_S = 30.0
@@ -56,27 +56,13 @@ def read_file(file: FileInput, filename: str | None) -> tuple[str, bytes]:
     return filename or Path(getattr(file, "name", "upload")).name, file.read()
 
 
-def upload_request(
-    file: FileInput,
-    *,
-    name: str | None = None,
-    filename: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    publish: bool = False,
-    callback_url: str | None = None,
-    expires_at: datetime | None = None,
-) -> Request:
-    """The raw-body upload: the file is the body (no multipart encoding), options in the query."""
-    fname, content = read_file(file, filename)
-    params: dict[str, Any] = {"filename": fname, "publish": "true" if publish else "false"}
-    if name is not None:
-        params["name"] = name
-    if metadata:
-        params["metadata"] = json.dumps(metadata)
-    if callback_url:
-        params["callback_url"] = callback_url
-    if expires_at is not None:
-        params["expires_at"] = expires_at.isoformat()
+def upload_request(file: FileInput, **options: Any) -> Request:
+    """The raw-body upload: the file is the body (no multipart encoding), options in the query.
+
+    ``options`` are the fields of :class:`jobs.upload_options.UploadOptions`, by name.
+    """
+    fname, content = read_file(file, options.pop("filename", None))
+    params = as_text(options) | {"filename": fname}
     headers = {"Content-Type": "application/octet-stream"}
     return Request("POST", "/v1/images/upload", params=params, content=content, headers=headers)
 

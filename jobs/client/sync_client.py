@@ -57,8 +57,9 @@ class Client:
             attempt += 1
 
     def upload(self, file: p.FileInput, **options: Any) -> Image:
-        """Upload a file (path, bytes or binary file object). Options: name, filename,
-        metadata, publish, callback_url, expires_at."""
+        """Upload a file (path, bytes or binary file object). Options: the fields of
+        :class:`jobs.upload_options.UploadOptions` (name, filename, metadata, publish,
+        callback_url, expires_at, caption)."""
         return p.parse_image(self._send(p.upload_request(file, **options)))
 
     def upload_url(self, url: str, **options: Any) -> Image:

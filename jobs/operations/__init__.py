@@ -17,6 +17,7 @@ Conventions (documented for callers):
   opaque) so equal colours hash equally in :func:`canonical_json`.
 """
 
+from jobs.constants import OutputFormat
 from jobs.operations.colors import COLOR_NAMES, Color, normalize_color, parse_color
 from jobs.operations.models import (
     MAX_DIMENSION,
@@ -36,7 +37,6 @@ from jobs.operations.models import (
     Modulate,
     Offset,
     Operation,
-    OutputFormat,
     Pad,
     Pixelate,
     Resize,
@@ -52,7 +52,6 @@ from jobs.operations.models import (
 from jobs.operations.validation import (
     MAX_OPERATIONS,
     canonical_json,
-    operations_digest,
     validate_operation,
     validate_operations,
 )
@@ -92,7 +91,6 @@ __all__ = [
     "Watermark",
     "canonical_json",
     "normalize_color",
-    "operations_digest",
     "parse_color",
     "validate_operation",
     "validate_operations",

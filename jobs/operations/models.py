@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from jobs.constants import OUTPUT_FORMATS
+from jobs.constants import OutputFormat
 from jobs.operations.colors import Color
 
 MAX_DIMENSION = 16384
@@ -41,8 +41,6 @@ Compass = Literal[
 ResizeGravity = Literal[Compass, "smart"]
 CropGravity = Literal[Compass, "smart", "focal"]
 Fit = Literal["cover", "contain", "fill", "inside", "outside"]
-OutputFormat = Literal["jpeg", "png", "webp", "avif", "gif"]
-assert set(OutputFormat.__args__) == set(OUTPUT_FORMATS)  # type: ignore[attr-defined]
 
 
 class _Op(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,8 +62,3 @@ def canonical_json(ops: Sequence[Operation | Mapping[str, Any]]) -> str:
     models = [op if isinstance(op, _Op) else validate_operation(op, i) for i, op in enumerate(ops)]
     dumped = [m.model_dump(mode="json") for m in models]
     return json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def operations_digest(ops: Sequence[Operation | Mapping[str, Any]]) -> str:
-    """``sha256`` hex of :func:`canonical_json` (the render-cache key)."""
-    return hashlib.sha256(canonical_json(ops).encode()).hexdigest()

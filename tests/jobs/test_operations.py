@@ -15,10 +15,10 @@ from jobs.operations import (
     Resize,
     canonical_json,
     normalize_color,
-    operations_digest,
     parse_color,
     validate_operations,
 )
+from jobs.render_urls import cache_digest
 
 VALID: list[dict[str, Any]] = [
     {"op": "resize", "width": 300},
@@ -203,10 +203,11 @@ def test_canonical_json_is_stable_and_fills_defaults() -> None:
     }  # fmt: skip
     assert list(decoded[0]) == sorted(decoded[0])
     assert " " not in a
-    assert operations_digest([{"op": "resize", "width": 300, "background": "red"}]) != operations_digest(
-        [{"op": "resize", "width": 301, "background": "red"}]
-    )
-    assert len(operations_digest([])) == 64
+    # the render cache's key hashes this JSON (with the format)
+    assert cache_digest(
+        validate_operations([{"op": "resize", "width": 300, "background": "red"}]), "webp"
+    ) != (cache_digest(validate_operations([{"op": "resize", "width": 301, "background": "red"}]), "webp"))
+    assert len(cache_digest([], "webp")) == 32
 
 
 @pytest.mark.parametrize("start", range(0, len(VALID), MAX_OPERATIONS))

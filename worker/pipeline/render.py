@@ -18,14 +18,13 @@ from jobs.constants import (
     render_lock_key,
     rendered_paths_key,
 )
-from jobs.errors import DarkroomError, MediaFailed, NotFound
+from jobs.errors import DarkroomError
 from jobs.operations import Convert, validate_operations
 from jobs.payloads import RenderJob
-from jobs.states import Status
 from jobs.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.imaging import render
-from worker.pipeline.transform import load_assets
+from worker.pipeline.transform import load_assets, usable_source
 
 log = structlog.get_logger(__name__)
 ERROR_TTL_S = 300
@@ -48,17 +47,11 @@ async def run_render(ctx: WorkerContext, job: RenderJob) -> None:
 
 
 async def _render(ctx: WorkerContext, job: RenderJob) -> None:
-    try:
-        record = await ctx.store.get(job.account, job.image_id)
-    except NotFound as exc:
-        raise MediaFailed("The image no longer exists.") from exc
-    image = record.image
-    if record.status != Status.READY or image.format is None:
-        raise MediaFailed(f"The image is not ready ({record.status.value}).")
+    record, fmt = await usable_source(ctx, job.account, job.image_id)
     operations = validate_operations(job.operations)
     key = derived_key(job.image_id, job.digest, job.format)
     if await ctx.storage.head(key) is None:
-        data = await ctx.storage.get(master_key(image.id, image.format))
+        data = await ctx.storage.get(master_key(record.id, fmt))
         assets = await load_assets(ctx, job.account, operations)
         if not any(isinstance(op, Convert) for op in operations):
             operations = [*operations, Convert(op="convert", format=job.format)]

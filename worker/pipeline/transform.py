@@ -7,11 +7,11 @@ from pathlib import PurePosixPath
 
 import structlog
 
-from jobs.constants import FORMAT_EXTENSIONS, master_key
-from jobs.errors import MediaFailed, NotFound
+from jobs.constants import FORMAT_EXTENSIONS, OutputFormat, master_key
+from jobs.errors import Conflict, MediaFailed, NotFound, UnsupportedMediaType
+from jobs.models import require_usable
 from jobs.operations import Operation, Watermark, validate_operations
 from jobs.payloads import TransformJob
-from jobs.states import Status
 from jobs.store import Record
 from worker.context import WorkerContext
 from worker.imaging import process_transform
@@ -21,15 +21,25 @@ from worker.pipeline.rendition import complete, save_rendition
 log = structlog.get_logger(__name__)
 
 
-async def load_master(ctx: WorkerContext, account: str, image_id: str, role: str) -> tuple[Record, bytes]:
-    """A ready image of the same account and its master bytes (parent or watermark)."""
+async def usable_source(
+    ctx: WorkerContext, account: str, image_id: str, role: str | None = None
+) -> tuple[Record, OutputFormat]:
+    """An input image of a job (the parent, a watermark, the image rendered) and its master's
+    format. A job cannot wait for its input: whatever makes it unusable fails the job."""
     try:
         record = await ctx.store.get(account, image_id)
+        return record, require_usable(record.image, role)
     except NotFound as exc:
-        raise MediaFailed(f"The {role} image {image_id} no longer exists.") from exc
-    if record.status != Status.READY or record.image.format is None:
-        raise MediaFailed(f"The {role} image {image_id} is not ready ({record.status.value}).")
-    return record, await ctx.storage.get(master_key(image_id, record.image.format))
+        what = f"The {role} image" if role else "The image"
+        raise MediaFailed(f"{what} {image_id} no longer exists.") from exc
+    except (Conflict, UnsupportedMediaType) as exc:
+        raise MediaFailed(exc.message) from exc
+
+
+async def load_master(ctx: WorkerContext, account: str, image_id: str, role: str) -> tuple[Record, bytes]:
+    """A usable image of the same account and its master bytes (parent or watermark)."""
+    record, fmt = await usable_source(ctx, account, image_id, role)
+    return record, await ctx.storage.get(master_key(image_id, fmt))
 
 
 async def load_assets(ctx: WorkerContext, account: str, operations: list[Operation]) -> dict[str, bytes]:

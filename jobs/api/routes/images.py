@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import TypeAdapter, ValidationError
 
 from jobs.api import json_depth, raw_upload
 from jobs.api.auth import Account, Ctx
 from jobs.api.context import get_ctx
 from jobs.api.idempotency import IdempotentRoute, body_sha256
-from jobs.api.raw_upload import RawBodyRoute, upload_options
+from jobs.api.raw_upload import RawBodyRoute
 from jobs.api.schemas import (
-    FORM_BOOLEAN,
-    OPTIONAL_DATETIME_FIELD,
     CreateFromUrl,
     ErrorBody,
     FailedImageBody,
     ImageList,
     TransformRequest,
 )
+from jobs.api.upload_text import UploadForm, query_options, upload_options
 from jobs.constants import CONTENT_TYPES
 from jobs.errors import InvalidRequest, MediaFailed
-from jobs.intake import UploadOptions
 from jobs.models import Image
 from jobs.states import Status
 from jobs.store import ListQuery
 from jobs.store.listing import SORTS
+from jobs.upload_options import MAX_FILENAME_CHARS, ImageOptions, UploadOptions
 
 MAX_WAIT_S = 30.0
-DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=IdempotentRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 429, 503)
@@ -52,16 +48,6 @@ def image_response(image: Image, status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={"ETag": f'W/"{image.version}"'})
 
 
-def parse_datetime(raw: str | None, field: str) -> datetime | None:
-    """A form field that must be a date-time when present (an empty value is not "unset")."""
-    if raw is None:
-        return None
-    try:
-        return DATETIME.validate_python(raw)
-    except ValidationError as exc:
-        raise InvalidRequest(f"{field} must be an ISO-8601 date-time.", field=field) from exc
-
-
 def parse_metadata(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
@@ -74,23 +60,16 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
-def options_from(body: CreateFromUrl | TransformRequest) -> UploadOptions:
+def options_from(body: ImageOptions) -> UploadOptions:
     """The options a JSON request body carries (the multipart upload reads them from its form)."""
-    return UploadOptions(
-        name=body.name,
-        metadata=body.metadata,
-        publish=body.publish,
-        callback_url=body.callback_url,
-        expires_at=body.expires_at,
-        caption=body.caption,
-    )
+    return UploadOptions.model_validate(body.model_dump(include=set(ImageOptions.model_fields)))
 
 
 async def upload_raw(request: Request, account: str) -> JSONResponse:
     """The raw-body form of the upload: the body is the file, the options are query parameters."""
     ctx = get_ctx(request)
     data = await request.body()
-    options = upload_options(request, parse_metadata)
+    options = upload_options(query_options(request), parse_metadata)
     image = await ctx.intake.upload_bytes(account, data, options, checksum=await body_sha256(request))
     return image_response(image, 202)
 
@@ -104,24 +83,13 @@ async def upload_file(
     ctx: Ctx,
     account: Account,
     file: Annotated[UploadFile, File(description="The image bytes.")],
-    name: Annotated[str | None, Form(max_length=255)] = None,
-    metadata: Annotated[str | None, Form(description="JSON object of your own fields.")] = None,
-    publish: Annotated[bool | None, Form(json_schema_extra=FORM_BOOLEAN)] = None,
-    expires_at: Annotated[str | None, Form(json_schema_extra=OPTIONAL_DATETIME_FIELD)] = None,
-    callback_url: Annotated[str | None, Form(max_length=4096)] = None,
-    caption: Annotated[str | None, Form(max_length=2000)] = None,
+    form: Annotated[UploadForm, Form()],
 ) -> JSONResponse:
-    query = upload_options(request, parse_metadata)  # a form field wins over its query parameter
+    text = query_options(request) | form.model_dump(exclude_unset=True)  # a form field wins
+    if file.filename:  # the file part's name wins; its base name (the end) is what is kept
+        text["filename"] = file.filename[-MAX_FILENAME_CHARS:]
+    options = upload_options(text, parse_metadata)
     data = await file.read(ctx.settings.max_input_bytes + 1)
-    options = UploadOptions(
-        name=query.name if name is None else name,
-        filename=file.filename or query.filename,
-        metadata=query.metadata if metadata is None else parse_metadata(metadata),
-        publish=query.publish if publish is None else publish,
-        callback_url=query.callback_url if callback_url is None else callback_url,
-        expires_at=query.expires_at if expires_at is None else parse_datetime(expires_at, "expires_at"),
-        caption=query.caption if caption is None else caption,
-    )
     image = await ctx.intake.upload_bytes(account, data, options)
     return image_response(image, 202)
 
