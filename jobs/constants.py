@@ -12,7 +12,7 @@ NAMESPACE: Final = "darkroom"
 
 
 class Queue(StrEnum):
-    """Dramatiq queue names (DESIGN §3). Ops select pools by the short name (``--queues upload``)."""
+    """Dramatiq queue names (docs/design.md §3). Ops select pools by the short name (``--queues upload``)."""
 
     UPLOAD = "darkroom.upload"
     TRANSFORM = "darkroom.transform"
@@ -35,7 +35,7 @@ class Queue(StrEnum):
             raise ValueError(f"unknown queue {name!r} (known: {known})") from None
 
 
-# --- responsive sizes (DESIGN §2): fit inside, never enlarged --------------------------------------
+# --- responsive sizes (docs/design.md §2): fit inside, never enlarged ---------------------------------------
 
 SIZES: Final[dict[str, tuple[int, int]]] = {
     "small": (426, 320),
@@ -64,7 +64,7 @@ EXTENSION_FORMATS: Final[dict[str, str]] = {"jpg": "jpeg", "jpeg": "jpeg"} | {
     ext: fmt for fmt, ext in FORMAT_EXTENSIONS.items() if ext != "jpg"
 }
 
-# --- Redis keys (DESIGN §8) ------------------------------------------------------------------------
+# --- Redis keys (docs/design.md §8) -------------------------------------------------------------------------
 
 EVENTS_KEY: Final = f"{NAMESPACE}:events"
 EVENTS_MAXLEN: Final = 100_000
@@ -141,7 +141,7 @@ def worker_key(worker_id: str) -> str:
     return f"{NAMESPACE}:workers:{worker_id}"
 
 
-# --- storage keys (DESIGN §7): identical for the local directory and S3 ------------------------------
+# --- storage keys (docs/design.md §7): identical for the local directory and S3 -----------------------------
 
 
 def original_key(image_id: str) -> str:

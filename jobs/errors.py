@@ -1,7 +1,7 @@
 """Darkroom's error tree: one flat module, like Dramatiq's ``errors.py``.
 
 Every error carries the public ``code`` and HTTP ``status`` of the error model
-(DESIGN §4) and whether it is ``transient`` (worth retrying) or permanent.
+(docs/design.md §4) and whether it is ``transient`` (worth retrying) or permanent.
 Foreign exceptions (redis, botocore, OSError, Pillow) are translated into these
 at the edge that caught them; nothing else crosses module boundaries.
 """

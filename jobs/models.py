@@ -1,4 +1,4 @@
-"""The public Image object (DESIGN §2) and caller-supplied field validation.
+"""The public Image object (docs/design.md §2) and caller-supplied field validation.
 
 Every field is always serialised: unknown values are ``null`` (or ``{}``), never omitted.
 """

@@ -1,4 +1,4 @@
-"""Where published files live and the URLs they get (DESIGN §7: ``public/{id}/...``).
+"""Where published files live and the URLs they get (docs/design.md §7: ``public/{id}/...``).
 
 ``PUBLIC_BASE_URL`` defaults to ``{api}/files``: the API serves ``public/`` from either
 storage (``jobs.api.routes.files``). In production with S3, point it at the bucket's

@@ -1,7 +1,7 @@
 """Signed render URLs: ``/render/{signature}/{options}/{id}.{ext}`` (imgproxy-style).
 
 * ``options`` is the operation pipeline as base64url(canonical JSON), so every operation
-  and parameter of DESIGN §3 is expressible and one pipeline has exactly one spelling.
+  and parameter of docs/design.md §3 is expressible and one pipeline has exactly one spelling.
 * ``signature`` is base64url(account tag ‖ HMAC-SHA256(account key, "{options}/{id}.{ext}")).
   The account tag (12 bytes, an HMAC of the account under ``SIGNING_KEY``) names the
   account without spelling it; the account key is derived from ``SIGNING_KEY`` and the tag.

@@ -1,4 +1,4 @@
-"""The one ``Settings`` object (DESIGN §6). Built once at start-up, passed explicitly.
+"""The one ``Settings`` object (docs/design.md §6). Built once at start-up, passed explicitly.
 
 No other module reads the environment: entry points (CLI, ``worker.app``, tests)
 call :func:`load_settings` and hand the result down.

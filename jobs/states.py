@@ -1,4 +1,4 @@
-"""The Image state machine (DESIGN §2).
+"""The Image state machine (docs/design.md §2).
 
 ``processing → ready | failed``, ``ready → processing`` (reprocess/refresh),
 ``failed → processing`` (retry), and ``ready → failed`` — only when its content is put on

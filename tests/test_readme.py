@@ -20,3 +20,16 @@ def test_every_setting_is_documented() -> None:
     documented = set(re.findall(r"`([A-Z0-9_]+)`", table))
     missing = {name.upper() for name in Settings.model_fields} - documented
     assert not missing, f"settings missing from the README table: {sorted(missing)}"
+
+
+def test_the_design_lives_in_the_repository() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "docs" / "design.md").is_file() and "docs/design.md" in README
+    outside = re.compile("DESIGN" + r" §|shared/DESIGN")  # split so this file does not cite it
+    citing = [
+        str(path.relative_to(root))
+        for top in ("jobs", "worker", "tests", "docs", "bench", "deploy")
+        for path in (root / top).rglob("*")
+        if path.suffix in {".py", ".md", ".yaml", ".yml", ".toml"} and outside.search(path.read_text())
+    ]
+    assert citing == [], f"cite docs/design.md, not a document outside the repository: {citing}"

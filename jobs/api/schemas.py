@@ -42,7 +42,10 @@ class CreateFromUrl(ImageOptions):
 class TransformRequest(ImageOptions):
     operations: list[dict[str, Any]] = Field(
         min_length=1,
-        description="Operations applied in order (at most 10); see DESIGN §3.",
+        description=(
+            "Operations applied in order (at most 10); each `op` and its parameters are listed in "
+            "docs/design.md §3."
+        ),
         examples=[[{"op": "resize", "width": 300}, {"op": "convert", "format": "webp", "quality": 80}]],
     )
 

@@ -1,4 +1,4 @@
-"""Transform operation specs (DESIGN §3): pydantic models, one per ``op``.
+"""Transform operation specs (docs/design.md §3): pydantic models, one per ``op``.
 
 The HTTP API validates caller input with :func:`validate_operations` before anything is
 enqueued; the worker receives the same models. Every model forbids unknown fields and

@@ -1,6 +1,6 @@
 """``darkroom reindex``: rebuild Redis image records from the ``records/{id}.json`` sidecars.
 
-Every record write also writes its sidecar (DESIGN §7), so storage alone can restore
+Every record write also writes its sidecar (docs/design.md §7), so storage alone can restore
 Redis after a loss: each sidecar goes back through :meth:`ImageStore.restore` — the same
 CAS script as every write, so indexes (account, names, deadlines, expiries) are rebuilt with
 it and a record already in Redis at the same or a newer version is left alone. Safe to run

@@ -5,7 +5,7 @@ semantics and translate their library's exceptions into ``jobs.errors``:
 ``ObjectNotFound`` (missing key), ``InvalidRequest`` (bad key), ``StorageUnavailable``
 (transient, retry later) and ``StorageError`` (permanent).
 
-Keys are relative ``/``-separated paths (DESIGN §7) such as ``images/{id}/master.jpg``.
+Keys are relative ``/``-separated paths (docs/design.md §7) such as ``images/{id}/master.jpg``.
 Prefixes follow S3 semantics: a plain string prefix of the key, so ``images/a/``
 matches ``images/a/x`` but not ``images/ab/x``, while ``images/a`` matches both.
 """

@@ -1,4 +1,4 @@
-"""Storage in a local directory: ``{root}/{key}``, same keys as S3 (DESIGN §7).
+"""Storage in a local directory: ``{root}/{key}``, same keys as S3 (docs/design.md §7).
 
 * Blocking file I/O runs in a thread (``asyncio.to_thread``), never on the event loop.
 * Writes are atomic and, with ``fsync`` (``STORAGE_FSYNC``, the default), durable: temp

@@ -1,4 +1,4 @@
-"""Responsive sizes (DESIGN §2): fit inside each box, never enlarged, derived from each other.
+"""Responsive sizes (docs/design.md §2): fit inside each box, never enlarged, derived from each other.
 
 The largest size is resampled from the decoded (possibly DCT-reduced) image; each smaller
 size is resampled from the previous one (1440 → 853 → 426 are ≤ 2x steps, where Lanczos

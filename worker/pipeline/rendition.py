@@ -62,7 +62,7 @@ def ready_fields(
     else:
         digest = hashlib.sha256(master.data).hexdigest()
     name = filename or record.image.filename
-    if name == record.id:  # no original name: {id}.{format} (DESIGN §2)
+    if name == record.id:  # no original name: {id}.{format} (docs/design.md §2)
         name = f"{record.id}.{FORMAT_EXTENSIONS[master.format]}"
     return {
         "status": Status.READY,

@@ -1,4 +1,4 @@
-"""Transform operations (DESIGN §3), one handler per ``op``, applied in order.
+"""Transform operations (docs/design.md §3), one handler per ``op``, applied in order.
 
 ``dpr`` and ``convert`` are not pixel operations: ``dpr`` scales later resizes and
 ``convert`` picks the output encoding (see :func:`output_settings`).
