@@ -135,7 +135,7 @@ class RecordLostRedisDies(RecordLandsRedisDies):
 
 
 @pytest.mark.parametrize("store_class", [RecordLandsRedisDies, RecordLostRedisDies], ids=["landed", "lost"])
-def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
+async def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
     settings: Settings, redis_url: str, store_class: type[ImageStore]
 ) -> None:
     """Answered 503 either way; once Redis answers, no image and no object of it remain, and a
@@ -156,7 +156,7 @@ def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
         finally:
             await redis.aclose()
 
-    listed, sent = asyncio.run(main())
+    listed, sent = await main()
     assert listed == []
     assert list(storage.objects) == []
     landed = store_class is RecordLandsRedisDies

@@ -337,7 +337,7 @@ class TestMemoryBackend(Contract):
         assert isinstance(MemoryStorage(), Storage)
 
 
-def test_open_storage_rejects_unknown_schemes() -> None:
+async def test_open_storage_rejects_unknown_schemes() -> None:
     settings = Settings.model_construct(storage_url="ftp://example.com/x")  # bypasses the validator
     with pytest.raises(ConfigError):
-        asyncio.run(open_storage(settings))
+        await open_storage(settings)
