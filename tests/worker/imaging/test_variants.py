@@ -9,6 +9,7 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 
 from jobs.errors import InvalidRequest
+from tests.support.images import rgb
 from worker.imaging import Limits, process_upload
 
 from .conftest import (
@@ -128,7 +129,7 @@ def test_animated_gif_keeps_animation_sizes_use_first_frame(limits: Limits) -> N
         assert close(rgb_at(encoded.data, (10, 10)), (255, 0, 0, 255), 10)
     master = PILImage.open(io.BytesIO(rendition.master.data))
     master.seek(1)
-    assert close(master.convert("RGB").getpixel((10, 10)), GREEN, 10)  # type: ignore[arg-type]
+    assert close(rgb(master, (10, 10)), GREEN, 10)
 
 
 def test_animated_gif_to_webp_stays_animated_and_to_jpeg_does_not(limits: Limits) -> None:
