@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.errors import SourceUnreachable, SourceUnresolvable
-from jobs.netguard import is_public_address, pin, precheck
+from jobs.netguard import Resolver, is_public_address, pin, precheck
 
 FORBIDDEN = [
     "127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.5.4", "192.168.0.1", "169.254.169.254", "169.254.1.1",
@@ -23,7 +23,7 @@ def test_public_addresses() -> None:
     assert all(is_public_address(a) for a in ("93.184.216.34", "8.8.8.8", "2606:4700::1111"))
 
 
-def resolver_for(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def resolver_for(table: dict[str, list[str]]) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         if host not in table:
             raise OSError("NXDOMAIN")

@@ -11,7 +11,7 @@ import ipaddress
 import pytest
 
 from jobs.errors import SourceUnreachable
-from jobs.netguard import is_public_address, pin
+from jobs.netguard import Resolver, is_public_address, pin
 
 V4 = ipaddress.IPv4Address
 
@@ -74,7 +74,7 @@ def test_embedded_ipv4_decides(form: str, address: str, public: bool) -> None:
     assert is_public_address(address) is public, f"{form}: {address}"
 
 
-def resolves_to(address: str):  # type: ignore[no-untyped-def]
+def resolves_to(address: str) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         return [address]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import pytest
 from PIL import Image as PILImage
@@ -11,6 +12,7 @@ from PIL import ImageCms
 from jobs.errors import InvalidRequest
 from tests.support.images import rgb
 from worker.imaging import Limits, process_upload
+from worker.imaging.types import Encoded
 
 from .conftest import (
     BLUE,
@@ -28,8 +30,8 @@ from .conftest import (
 )
 
 
-def _dims(rendition_sizes: dict[str, object]) -> dict[str, tuple[int, int]]:
-    return {name: (enc.width, enc.height) for name, enc in rendition_sizes.items()}  # type: ignore[attr-defined]
+def _dims(rendition_sizes: Mapping[str, Encoded]) -> dict[str, tuple[int, int]]:
+    return {name: (enc.width, enc.height) for name, enc in rendition_sizes.items()}
 
 
 def test_portrait_photo_sizes_fit_inside_their_boxes(limits: Limits) -> None:
