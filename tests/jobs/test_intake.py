@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from jobs.constants import DEADLINES_KEY, account_images_key, original_key, record_key
 from jobs.errors import BrokerUnavailable, StorageUnavailable
 from jobs.intake import Intake, UploadOptions
-from jobs.payloads import JobPayload
+from jobs.payloads import ImageJob, JobPayload
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
@@ -58,8 +58,8 @@ def upload(
         redis = Redis.from_url(redis_url)
         try:
             records = store(redis, storage)
-            rollbacks = Rollbacks(records, storage, queue)  # type: ignore[arg-type]
-            intake = Intake(settings, records, storage, queue, rollbacks)  # type: ignore[arg-type]
+            rollbacks = Rollbacks(records, storage, queue)
+            intake = Intake(settings, records, storage, queue, rollbacks)
             image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
             members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
             return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
@@ -84,7 +84,8 @@ def test_a_created_record_is_an_accepted_request(
     assert listed == [image.id]  # exactly one image, which a 503 would have invited a retry to double
     assert deadline is not None  # the reaper sends the job if the enqueue did not
     assert original_key(image.id) in storage.objects
-    assert [j.image_id for j in queue.sent] == ([] if queue_down else [image.id])  # type: ignore[attr-defined]
+    sent = [job.image_id if isinstance(job, ImageJob) else job for job in queue.sent]
+    assert sent == ([] if queue_down else [image.id])
     assert (record_key(image.id) in storage.objects) is not isinstance(storage, SidecarsDown)
 
 
@@ -146,8 +147,8 @@ async def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_b
         redis = Redis.from_url(redis_url)
         try:
             store = store_class(redis, storage)
-            rollbacks = Rollbacks(store, storage, queue)  # type: ignore[arg-type]
-            intake = Intake(settings, store, storage, queue, rollbacks)  # type: ignore[arg-type]
+            rollbacks = Rollbacks(store, storage, queue)
+            intake = Intake(settings, store, storage, queue, rollbacks)
             with pytest.raises(BrokerUnavailable):
                 await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
             await rollbacks.wait()
