@@ -9,7 +9,7 @@ import pytest
 from jobs.intake import UploadOptions
 from jobs.producer import Producer
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 
 pytestmark = pytest.mark.e2e

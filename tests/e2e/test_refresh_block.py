@@ -16,7 +16,7 @@ from jobs.constants import EVENTS_KEY
 from jobs.errors import InvalidRequest, MediaBlocked
 from jobs.models import Image
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import claimed_messages, wait_until
 from tests.support.images import oriented_jpeg
 from tests.support.sources import StaticSource, static_source

@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 
 from jobs.errors import NotFound
 from jobs.settings import Settings
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import storage_keys, wait_until
 from tests.support.images import oriented_jpeg, rgb
 from tests.support.sources import recording_endpoint

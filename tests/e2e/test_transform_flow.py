@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 
 from jobs.errors import Conflict, InvalidRequest, NotFound
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg, pixel
 
 pytestmark = pytest.mark.e2e

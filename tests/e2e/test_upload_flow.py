@@ -15,7 +15,7 @@ from PIL import Image as PILImage
 
 from jobs.constants import SIZES
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import IMAGE_FIELDS, oriented_jpeg, pixel
 
 pytestmark = pytest.mark.e2e

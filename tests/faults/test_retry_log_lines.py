@@ -16,7 +16,7 @@ import pytest
 
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 
 pytestmark = pytest.mark.e2e
 UNRESOLVABLE = "http://images.no-such-host.invalid/cat.jpg"  # .invalid never resolves (RFC 6761)

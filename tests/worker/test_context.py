@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from jobs.settings import Settings
-from tests.worker.pipeline.conftest import with_ctx
+from tests.support.pipeline import with_ctx
 from worker.context import WorkerContext
 
 

@@ -14,7 +14,7 @@ from jobs.operations import validate_operations
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from tests.worker.test_runner import run_as_current
 from worker.context import WorkerContext
 from worker.imaging import render

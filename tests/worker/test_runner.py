@@ -9,7 +9,7 @@ from jobs.errors import MediaFailed, SourceUnreachable
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from worker import context
 from worker.context import WorkerContext
 from worker.runner import run_job

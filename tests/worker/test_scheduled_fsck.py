@@ -16,7 +16,7 @@ from jobs.ops.stats import read_snapshot
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
-from tests.worker.pipeline.conftest import with_ctx
+from tests.support.pipeline import with_ctx
 from worker.context import WorkerContext
 from worker.scheduler import schedules, tick
 

@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from jobs.constants import Queue, original_key
 from jobs.models import MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_NAME_CHARS
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2, process_upload
+from tests.support.api import K1, K2, process_upload
 from tests.support.images import IMAGE_FIELDS
 
 PAST = "2001-01-01T00:00:00Z"

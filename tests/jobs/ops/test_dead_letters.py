@@ -13,8 +13,8 @@ from jobs.payloads import PublishJob, UploadJob
 from jobs.queue import JobQueue, redis_broker
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.jobs.ops.conftest import Env, Run
 from tests.support.dead_letters import kill
+from tests.support.records import Env, Run
 
 TRACEBACK = "Traceback (most recent call last):\n  ...\njobs.errors.StorageUnavailable: storage is down"
 

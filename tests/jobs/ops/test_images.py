@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from jobs.constants import DEADLINES_KEY
 from jobs.ops.images import image_counts, oldest_processing, recent_failures, recent_images
 from jobs.states import Status
-from tests.jobs.ops.conftest import Env, Run
+from tests.support.records import Env, Run
 
 
 def test_counts_by_status_match_the_records(run: Run) -> None:

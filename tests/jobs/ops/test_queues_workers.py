@@ -13,7 +13,7 @@ from jobs.ops.queues import queue_stats
 from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave, live_workers, now_ms
 from jobs.queue import redis_broker
 from jobs.settings import Settings
-from tests.jobs.ops.conftest import Env, Run
+from tests.support.records import Env, Run
 
 
 def message(queue: Queue, n: int) -> dramatiq.Message[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from jobs.constants import DEADLINES_KEY, account_images_key, record_key
 from jobs.ops.reindex import reindex
 from jobs.states import Status
-from tests.jobs.ops.conftest import Env, Run
+from tests.support.records import Env, Run
 
 
 def test_records_and_indexes_come_back_after_redis_is_lost(run: Run) -> None:

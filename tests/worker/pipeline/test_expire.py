@@ -11,7 +11,7 @@ from jobs.errors import NotFound
 from jobs.models import utcnow
 from jobs.payloads import ExpireJob
 from jobs.settings import Settings
-from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
+from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import delete
 from worker.pipeline.delete import run_expire

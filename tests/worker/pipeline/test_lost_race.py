@@ -22,7 +22,7 @@ from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
 from worker.pipeline import upload

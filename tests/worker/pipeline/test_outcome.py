@@ -9,7 +9,7 @@ import pytest
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
-from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
+from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed
 

@@ -14,7 +14,7 @@ from jobs.constants import master_key, original_key, size_key
 from jobs.settings import Settings
 from jobs.states import Status
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from worker.context import WorkerContext
 from worker.imaging import Limits, process_upload
 from worker.imaging.types import Rendition

@@ -14,7 +14,7 @@ from jobs.payloads import BlockJob, UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
+from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import upload
 from worker.pipeline.block import run_block

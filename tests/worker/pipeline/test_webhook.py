@@ -21,8 +21,8 @@ from jobs.payloads import WebhookJob
 from jobs.settings import Settings
 from jobs.webhook_secrets import derive, rotate
 from jobs.webhooks import delivery_id_for, parse_signature, verify
+from tests.support.pipeline import Answer, Receiver, with_ctx
 from tests.support.servers import free_port
-from tests.worker.pipeline.conftest import Answer, Receiver, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.webhook import (
     WEBHOOK_ACTOR_OPTIONS,
