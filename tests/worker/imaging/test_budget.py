@@ -9,11 +9,10 @@ from PIL import Image as PILImage
 
 from jobs.errors import TooLarge
 from jobs.operations import validate_operations
+from tests.support.imaging import animated_gif, encode
 from worker.imaging import Limits, process_transform, process_upload, render
 from worker.imaging import ops as ops_module
 from worker.imaging.ops import STEPS, Step, apply_operations
-
-from .conftest import animated_gif, encode
 
 TEN_FRAMES = [(i * 20, 0, 0) for i in range(10)]
 # The review's repro: a 10-frame 16x16 GIF resized to 7000x7000 (2 GB of pixels), then an op

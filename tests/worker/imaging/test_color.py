@@ -7,10 +7,7 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 
 from tests.support.images import pixel
-from worker.imaging import Limits, process_upload
-from worker.imaging.color import flatten, is_srgb_profile, to_working
-
-from .conftest import (
+from tests.support.imaging import (
     ADOBE_RGB_D50,
     SWAPPED_RB_D50,
     close,
@@ -21,6 +18,8 @@ from .conftest import (
     rgb_at,
     rgb_icc_profile,
 )
+from worker.imaging import Limits, process_upload
+from worker.imaging.color import flatten, is_srgb_profile, to_working
 
 
 def test_embedded_profile_is_converted_to_srgb(limits: Limits) -> None:

@@ -10,9 +10,8 @@ from PIL import Image as PILImage
 from jobs.constants import OUTPUT_FORMATS
 from jobs.errors import InvalidRequest
 from tests.support.images import rgb
+from tests.support.imaging import close, frames, halves, metadata_found, rgb_at
 from worker.imaging.encode import EncodeOptions, check_output_format, default_output_format, encode
-
-from .conftest import close, frames, halves, metadata_found, rgb_at
 
 PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
 

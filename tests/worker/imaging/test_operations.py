@@ -11,9 +11,8 @@ from PIL import ImageDraw
 from jobs.errors import InvalidRequest, TooLarge
 from jobs.operations import validate_operations
 from tests.support.images import band_extrema
+from tests.support.imaging import BLUE, RED, WHITE, close, encode, halves, open_bytes, rgb_at
 from worker.imaging import Limits, render
-
-from .conftest import BLUE, RED, WHITE, close, encode, halves, open_bytes, rgb_at
 
 R, B, W = (255, 0, 0, 255), (0, 0, 255, 255), (255, 255, 255, 255)
 

@@ -7,9 +7,8 @@ from PIL import Image as PILImage
 from PIL import ImageChops
 
 from tests.support.images import band_extrema
+from tests.support.imaging import halves
 from worker.imaging.sizes import derive_sizes, fit_inside, resample, size_targets
-
-from .conftest import halves
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,7 @@ from PIL import ImageCms
 
 from jobs.errors import InvalidRequest
 from tests.support.images import rgb
-from worker.imaging import Limits, process_upload
-from worker.imaging.types import Encoded
-
-from .conftest import (
+from tests.support.imaging import (
     BLUE,
     GREEN,
     RED,
@@ -28,6 +25,8 @@ from .conftest import (
     open_bytes,
     rgb_at,
 )
+from worker.imaging import Limits, process_upload
+from worker.imaging.types import Encoded
 
 
 def _dims(rendition_sizes: Mapping[str, Encoded]) -> dict[str, tuple[int, int]]:
