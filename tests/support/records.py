@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +48,3 @@ class Env:
                 record.id, lambda r: r.evolve(status=Status.FAILED, error=error).with_job(None, None)
             )
         return record
-
-
-Run = Callable[[Callable[[Env], Coroutine[Any, Any, Any]]], Any]
