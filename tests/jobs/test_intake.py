@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -47,26 +46,23 @@ class RecordNotWritten(ImageStore):
         raise BrokerUnavailable()
 
 
-def upload(
+async def upload(
     settings: Settings,
     storage: MemoryStorage,
     queue: Queue,
     redis_url: str,
     store: type[ImageStore] = ImageStore,
 ) -> Any:
-    async def main() -> Any:
-        redis = Redis.from_url(redis_url)
-        try:
-            records = store(redis, storage)
-            rollbacks = Rollbacks(records, storage, queue)
-            intake = Intake(settings, records, storage, queue, rollbacks)
-            image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
-            members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
-            return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
-        finally:
-            await redis.aclose()
-
-    return asyncio.run(main())
+    redis = Redis.from_url(redis_url)
+    try:
+        records = store(redis, storage)
+        rollbacks = Rollbacks(records, storage, queue)
+        intake = Intake(settings, records, storage, queue, rollbacks)
+        image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
+        members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
+        return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
+    finally:
+        await redis.aclose()
 
 
 @pytest.mark.parametrize(
@@ -74,11 +70,11 @@ def upload(
     [(SidecarsDown, False), (MemoryStorage, True), (SidecarsDown, True)],
     ids=["sidecar fails", "enqueue fails", "both fail"],
 )
-def test_a_created_record_is_an_accepted_request(
+async def test_a_created_record_is_an_accepted_request(
     settings: Settings, redis_url: str, make_storage: Callable[[], MemoryStorage], queue_down: bool
 ) -> None:
     storage, queue = make_storage(), Queue(down=queue_down)
-    image, listed, deadline = upload(settings, storage, queue, redis_url)
+    image, listed, deadline = await upload(settings, storage, queue, redis_url)
 
     assert image.status == Status.PROCESSING
     assert listed == [image.id]  # exactly one image, which a 503 would have invited a retry to double
@@ -89,15 +85,15 @@ def test_a_created_record_is_an_accepted_request(
     assert (record_key(image.id) in storage.objects) is not isinstance(storage, SidecarsDown)
 
 
-def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
+async def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
     with pytest.raises(BrokerUnavailable):
-        upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)
+        await upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)
 
 
-def test_an_upload_answered_503_leaves_no_staged_original(settings: Settings, redis_url: str) -> None:
+async def test_an_upload_answered_503_leaves_no_staged_original(settings: Settings, redis_url: str) -> None:
     storage = MemoryStorage()
     with pytest.raises(BrokerUnavailable):
-        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+        await upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
     assert list(storage.objects) == []
 
 
@@ -106,11 +102,11 @@ class NothingDeletes(MemoryStorage):
         raise StorageUnavailable("S3 unreachable")
 
 
-def test_a_failed_cleanup_still_answers_503(settings: Settings, redis_url: str) -> None:
+async def test_a_failed_cleanup_still_answers_503(settings: Settings, redis_url: str) -> None:
     """The original then stays for fsck's sweep; the caller still gets Redis's 503, not storage's."""
     storage = NothingDeletes()
     with pytest.raises(BrokerUnavailable):
-        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+        await upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
     assert [key.split("/")[0] for key in storage.objects] == ["originals"]
 
 
