@@ -6,7 +6,7 @@ import hashlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -31,12 +31,12 @@ def source() -> Iterator[StaticSource]:
         yield origin
 
 
-def wait_for(check: object, timeout: float = 30) -> Image:
+def wait_for(check: Callable[[], Image | None], timeout: float = 30) -> Image:
     deadline = time.monotonic() + timeout
     while True:
-        image = check()  # type: ignore[operator]
+        image = check()
         if image is not None:
-            return image  # type: ignore[no-any-return]
+            return image
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.1)
 

@@ -30,7 +30,7 @@ def allocations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     real_new = PILImage.new
 
     def recording_new(mode: str, size: tuple[int, int], *args: Any, **kwargs: Any) -> PILImage.Image:
-        sizes.append(tuple(size))  # type: ignore[arg-type]
+        sizes.append((size[0], size[1]))
         if size[0] * size[1] > 4_000_000:
             raise AssertionError(f"a {size[0]}x{size[1]} layer was allocated")
         return real_new(mode, size, *args, **kwargs)
