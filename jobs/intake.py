@@ -38,7 +38,7 @@ from jobs.models import MAX_NAME_CHARS, Image, check_metadata, require_usable, u
 from jobs.netguard import precheck
 from jobs.operations import Watermark, canonical_json, validate_operations
 from jobs.payloads import JobPayload, TransformJob, UploadJob
-from jobs.queue import JobQueue
+from jobs.queue import JobSender
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.storage import Storage
@@ -84,7 +84,7 @@ def check_options(options: UploadOptions) -> None:
 
 class Intake:
     def __init__(
-        self, settings: Settings, store: ImageStore, storage: Storage, queue: JobQueue, rollbacks: Rollbacks
+        self, settings: Settings, store: ImageStore, storage: Storage, queue: JobSender, rollbacks: Rollbacks
     ) -> None:
         self.settings = settings
         self.store = store

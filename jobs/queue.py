@@ -7,7 +7,7 @@ Producers never import the worker's actors; they address them by name
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -33,6 +33,12 @@ def redis_broker(settings: Settings, *, middleware: list[Any] | None = None, **o
         middleware=middleware if middleware is not None else [],
         **options,
     )
+
+
+class JobSender(Protocol):
+    """What producer services need of a queue: send one job from asyncio (:class:`JobQueue`)."""
+
+    async def asend(self, job: JobPayload, *, delay_ms: int | None = None) -> str: ...
 
 
 class JobQueue:

@@ -28,7 +28,7 @@ from jobs.errors import NotFound, Unavailable
 from jobs.ids import new_token
 from jobs.payloads import DeleteJob
 from jobs.publication import public_urls
-from jobs.queue import JobQueue
+from jobs.queue import JobSender
 from jobs.storage import Storage
 from jobs.store import ImageStore, Record
 
@@ -41,7 +41,7 @@ class Rollbacks:
     """The undos this process still owes; one per refused upload whose record is unknown."""
 
     def __init__(
-        self, store: ImageStore, storage: Storage, queue: JobQueue, *, give_up_after: float = GIVE_UP_AFTER_S
+        self, store: ImageStore, storage: Storage, queue: JobSender, *, give_up_after: float = GIVE_UP_AFTER_S
     ) -> None:
         self.store = store
         self.storage = storage

@@ -5,6 +5,7 @@
 * ``redis_url`` — that server, flushed before each test.
 * ``s3_server`` — moto's ThreadedMotoServer over HTTP; ``s3_bucket`` a fresh bucket per test.
 * ``settings`` / ``storage_settings`` — Settings objects for local or S3 storage.
+* ``anyio_backend`` — ``async def`` tests run through anyio's pytest plugin on asyncio.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import redis
 
 from jobs.settings import Settings
 from tests.support.servers import RedisServer, S3Server, start_redis_server, start_s3_server
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Every ``async def`` test runs on a fresh asyncio loop, as ``asyncio.run`` did (no trio)."""
+    return "asyncio"
 
 
 @pytest.fixture(scope="session")

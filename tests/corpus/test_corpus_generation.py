@@ -19,6 +19,7 @@ from PIL import ImageFile, ImageOps, UnidentifiedImageError
 from tests.corpus import generate
 from tests.corpus import manifest as m
 from tests.corpus.manifest import CASES, CorpusCase
+from tests.support.images import rgb
 
 pillow_heif.register_heif_opener()
 
@@ -229,7 +230,7 @@ def test_exif_orientation_moves_the_marker(orientation: int, corner: str, corpus
         shown = ImageOps.exif_transpose(img).convert("RGB")
     x = shown.width - 3 if corner.endswith("right") else 2
     y = shown.height - 3 if corner.startswith("bottom") else 2
-    red, green, blue = shown.getpixel((x, y))  # type: ignore[misc]
+    red, green, blue = rgb(shown, (x, y))
     assert (red > 200, green < 60, blue < 60) == (True, True, True), f"the red marker should be {corner}"
 
 

@@ -118,4 +118,5 @@ def k8s_docs() -> list[dict[str, Any]]:
 
 
 def containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:
-    return deployment["spec"]["template"]["spec"]["containers"]  # type: ignore[no-any-return]
+    found: list[dict[str, Any]] = deployment["spec"]["template"]["spec"]["containers"]
+    return found

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 from tests.support.stack import ROOT, process_env
 

@@ -13,7 +13,7 @@ from jobs.constants import image_key
 from jobs.errors import NotFound
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import storage_keys, wait_until
 from tests.support.images import oriented_jpeg
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from jobs.client import Client
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from jobs.models import Image
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import peak_rss_mib, proc_status, worker_processes
 
 pytestmark = pytest.mark.e2e

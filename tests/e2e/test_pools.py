@@ -38,7 +38,8 @@ def cli_status(settings: Settings) -> dict[str, Any]:
         [sys.executable, "-m", "jobs.cli.main", "status", "--json"],
         cwd=ROOT, env=process_env(settings), capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    status: dict[str, Any] = json.loads(out.stdout)
+    return status
 
 
 def snapshot(settings: Settings) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def snapshot(settings: Settings) -> dict[str, Any]:
 
 
 def queue_row(status: dict[str, Any], queue: Queue) -> dict[str, Any]:
-    return next(q for q in status["queues"] if q["queue"] == queue.value)  # type: ignore[no-any-return]
+    rows: list[dict[str, Any]] = status["queues"]
+    return next(row for row in rows if row["queue"] == queue.value)
 
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from jobs.intake import UploadOptions
 from jobs.producer import Producer
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 
 pytestmark = pytest.mark.e2e
 
 
-def test_producer_upload_transform_publish(stack: Stack) -> None:
-    async def scenario() -> None:
-        async with Producer.connect(stack.settings) as dr:
-            image = await dr.upload("acme", oriented_jpeg(640, 480, 1), UploadOptions(name="direct"))
-            assert image.status == Status.PROCESSING
-            ready = await dr.wait("acme", image.id, timeout=60)
-            assert (ready.status, ready.width, ready.height) == (Status.READY, 640, 480)
-            child = await dr.transform("acme", image.id, [{"op": "resize", "width": 64}])
-            child = await dr.wait("acme", child.id, timeout=60)
-            assert (child.width, child.height, child.parent_id) == (64, 48, image.id)
-            outcome = await dr.publish("acme", image.id)
-            assert outcome.done and outcome.image.url
-            page = await dr.list("acme")
-            assert {i.id for i in page.data} == {image.id, child.id}
-
-    asyncio.run(scenario())
+async def test_producer_upload_transform_publish(stack: Stack) -> None:
+    async with Producer.connect(stack.settings) as dr:
+        image = await dr.upload("acme", oriented_jpeg(640, 480, 1), UploadOptions(name="direct"))
+        assert image.status == Status.PROCESSING
+        ready = await dr.wait("acme", image.id, timeout=60)
+        assert (ready.status, ready.width, ready.height) == (Status.READY, 640, 480)
+        child = await dr.transform("acme", image.id, [{"op": "resize", "width": 64}])
+        child = await dr.wait("acme", child.id, timeout=60)
+        assert (child.width, child.height, child.parent_id) == (64, 48, image.id)
+        outcome = await dr.publish("acme", image.id)
+        assert outcome.done and outcome.image.url
+        page = await dr.list("acme")
+        assert {i.id for i in page.data} == {image.id, child.id}
     # the HTTP view agrees: it is the same store
     assert stack.client.get(stack.client.list().data[-1].id).name == "direct"

@@ -12,7 +12,7 @@ import pytest
 from jobs.errors import Conflict, MediaFailed, NotFound
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 from tests.support.servers import S3Server
 

@@ -6,7 +6,7 @@ import hashlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from jobs.constants import EVENTS_KEY
 from jobs.errors import InvalidRequest, MediaBlocked
 from jobs.models import Image
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import claimed_messages, wait_until
 from tests.support.images import oriented_jpeg
 from tests.support.sources import StaticSource, static_source
@@ -31,12 +31,12 @@ def source() -> Iterator[StaticSource]:
         yield origin
 
 
-def wait_for(check: object, timeout: float = 30) -> Image:
+def wait_for(check: Callable[[], Image | None], timeout: float = 30) -> Image:
     deadline = time.monotonic() + timeout
     while True:
-        image = check()  # type: ignore[operator]
+        image = check()
         if image is not None:
-            return image  # type: ignore[no-any-return]
+            return image
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.1)
 

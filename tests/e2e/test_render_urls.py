@@ -16,9 +16,9 @@ from PIL import Image as PILImage
 
 from jobs.errors import NotFound
 from jobs.settings import Settings
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import storage_keys, wait_until
-from tests.support.images import oriented_jpeg
+from tests.support.images import oriented_jpeg, rgb
 from tests.support.sources import recording_endpoint
 from tests.support.stack import start_worker
 
@@ -48,7 +48,7 @@ def test_render_cache_and_purge(any_storage_stack: Stack) -> None:
     assert first.headers["content-type"] == "image/png" and first.headers["x-darkroom-cache"] == "miss"
     pixels = PILImage.open(io.BytesIO(first.content))
     assert pixels.size == (200, 150)
-    r, g, b = pixels.convert("RGB").getpixel((10, 10))  # type: ignore[misc]
+    r, g, b = rgb(pixels, (10, 10))
     assert r == g == b  # grayscale: the red corner became gray
     assert abs(r - 76) < 12  # luma of pure red
     assert len(derived_objects(stack.settings, image.id)) == 1  # cached at derived/{id}/{hash}.png

@@ -17,7 +17,7 @@ import redis
 from jobs.constants import account_images_key, image_key
 from jobs.ids import new_image_id
 from jobs.settings import Settings
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 
 pytestmark = pytest.mark.e2e
 API_KEY = "dk_Zq8yV1-never-in-a-log-4J7w"

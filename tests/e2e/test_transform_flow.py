@@ -10,8 +10,8 @@ from PIL import Image as PILImage
 
 from jobs.errors import Conflict, InvalidRequest, NotFound
 from jobs.states import Status
-from tests.e2e.conftest import Stack
-from tests.support.images import oriented_jpeg
+from tests.support.e2e import Stack
+from tests.support.images import oriented_jpeg, pixel
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,8 @@ def test_transform_creates_a_new_image_and_leaves_the_parent_alone(stack: Stack)
     assert pixels.format == "WEBP" and pixels.size == (300, 200)
     # red top-left quadrant, flipped horizontally → red is now top-right
     rgb = pixels.convert("RGB")
-    assert rgb.getpixel((280, 20))[0] > 200  # type: ignore[index]
-    assert rgb.getpixel((20, 20))[2] > 200  # type: ignore[index]
+    assert pixel(rgb, (280, 20))[0] > 200
+    assert pixel(rgb, (20, 20))[2] > 200
 
     after = client.get(parent.id)
     assert after == parent  # same version, same everything

@@ -15,8 +15,8 @@ from PIL import Image as PILImage
 
 from jobs.constants import SIZES
 from jobs.states import Status
-from tests.e2e.conftest import Stack
-from tests.support.images import IMAGE_FIELDS, oriented_jpeg
+from tests.support.e2e import Stack
+from tests.support.images import IMAGE_FIELDS, oriented_jpeg, pixel
 
 pytestmark = pytest.mark.e2e
 
@@ -62,9 +62,9 @@ def test_http_upload_of_exif_rotated_jpeg_reaches_ready(any_storage_stack: Stack
     assert not decoded.getexif() and "exif" not in decoded.info
     # The source's top-left quadrant was red; rotated 90° clockwise it is now top-right.
     rgb = decoded.convert("RGB")
-    r, g, b = rgb.getpixel((1900, 100))  # type: ignore[misc]
+    r, g, b = pixel(rgb, (1900, 100))
     assert r > 200 and g < 60 and b < 60
-    r, g, b = rgb.getpixel((100, 100))  # type: ignore[misc]
+    r, g, b = pixel(rgb, (100, 100))
     assert b > 200 and r < 60
 
     for size, (box_w, box_h) in SIZES.items():

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from jobs.webhook_secrets import derive
-from tests.e2e.conftest import Stack
 from tests.e2e.test_cli import darkroom
+from tests.support.e2e import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 
 from jobs.settings import Settings
 from jobs.webhooks import verify
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 
 pytestmark = pytest.mark.e2e

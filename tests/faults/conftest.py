@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import pytest
 
 from jobs.settings import Settings
-from tests.e2e.conftest import Stack, stop_stack
-from tests.support.faults import upload_all
+from tests.support.e2e import Stack, stop_stack
 from tests.support.servers import RedisServer, S3Server, start_redis_server, start_s3_server
 from tests.support.sources import dripping_source
 from tests.support.stack import start_api, start_worker, with_free_http_port
@@ -39,20 +38,6 @@ FAST_RECOVERY: dict[str, Any] = {
     "metrics_port": 0,
     "worker_heartbeat_interval": 1.0,
 }
-
-
-def restart_worker(stack: Stack, name: str) -> None:
-    """A new pool with the same arguments as the last one (which must be down)."""
-    assert not stack.worker.alive()
-    stack.worker = start_worker(stack.settings, stack.log_dir, *stack.worker.argv[3:], name=name)
-
-
-def queue_backlog(stack: Stack, count: int) -> list[str]:
-    """``count`` uploads queued while no worker runs, then a fresh pool: the faults land mid-run."""
-    stack.worker.stop()
-    ids = upload_all(stack.base_url, count)
-    restart_worker(stack, "worker-backlog")
-    return ids
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,7 +15,7 @@ import pytest
 from jobs.errors import NotFound
 from jobs.render_urls import build_path, parse
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 
 pytestmark = pytest.mark.e2e

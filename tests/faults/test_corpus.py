@@ -25,7 +25,7 @@ from jobs.states import Status
 from jobs.store import Record
 from tests.corpus.generate import build
 from tests.corpus.manifest import CASES, CorpusCase
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import peak_rss_mib, wait_settled, wait_until, worker_processes
 from tests.support.images import oriented_jpeg
 

@@ -25,7 +25,7 @@ from tests.support.images import oriented_jpeg
 from tests.support.servers import RedisServer
 
 
-def test_redis_dying_while_the_original_is_staged_leaves_nothing_behind(
+async def test_redis_dying_while_the_original_is_staged_leaves_nothing_behind(
     make_settings: Callable[..., Settings], persistent_redis: RedisServer, tmp_path: Path
 ) -> None:
     settings = make_settings(redis_url=persistent_redis.url, storage_url=f"file://{tmp_path / 'store'}")
@@ -57,6 +57,6 @@ def test_redis_dying_while_the_original_is_staged_leaves_nothing_behind(
             await redis.aclose()
         return staged, left, listed
 
-    staged, left, listed = asyncio.run(scenario())
+    staged, left, listed = await scenario()
     assert [key.split("/")[0] for key in staged] in ([], ["originals"])  # removed now, or once Redis is back
     assert left == [] and listed == []

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import pytest
 
 from jobs.settings import Settings
-from tests.e2e.conftest import Stack
-from tests.faults.conftest import queue_backlog
+from tests.support.backlog import queue_backlog
+from tests.support.e2e import Stack
 from tests.support.faults import (
     account_image_ids,
     audit_objects,

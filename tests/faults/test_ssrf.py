@@ -35,7 +35,7 @@ import pytest
 from jobs.models import Image
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.faults import account_image_ids, wait_until
 from tests.support.images import oriented_jpeg
 from tests.support.netns import NoLookupHTTPServer, PublicServer, public_http_server

@@ -15,7 +15,7 @@ import pytest
 
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.e2e.conftest import Stack
+from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 from tests.support.sources import DrippingSource
 

@@ -14,8 +14,8 @@ from functools import partial
 import pytest
 
 from jobs.settings import Settings
-from tests.e2e.conftest import Stack
-from tests.faults.conftest import queue_backlog, restart_worker
+from tests.support.backlog import queue_backlog, restart_worker
+from tests.support.e2e import Stack
 from tests.support.faults import (
     account_image_ids,
     audit_objects,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 
 import pytest
@@ -28,7 +27,9 @@ class Wrapper(MemoryStorage):
         self.inner = inner
 
 
-def test_the_store_is_built_on_the_wrapped_storage_and_a_given_broker_stays_open(settings: Settings) -> None:
+async def test_the_store_is_built_on_the_wrapped_storage_and_a_given_broker_stays_open(
+    settings: Settings,
+) -> None:
     broker = redis_broker(settings)
 
     async def scenario() -> None:
@@ -43,26 +44,23 @@ def test_the_store_is_built_on_the_wrapped_storage_and_a_given_broker_stays_open
         assert not backends.owns_broker
 
     try:
-        asyncio.run(scenario())
+        await scenario()
         assert broker.client.ping()  # not closed with the backends: it is the worker's own
     finally:
         broker.close()
 
 
-def test_the_producer_embeds_the_backends(settings: Settings) -> None:
-    async def scenario() -> None:
-        async with Producer.connect(settings) as producer:
-            backends = producer.backends
-            assert backends.owns_broker
-            assert (producer.redis, producer.storage, producer.store, producer.queue) == (
-                backends.redis,
-                backends.storage,
-                backends.store,
-                backends.queue,
-            )
-            assert producer.settings is settings
-
-    asyncio.run(scenario())
+async def test_the_producer_embeds_the_backends(settings: Settings) -> None:
+    async with Producer.connect(settings) as producer:
+        backends = producer.backends
+        assert backends.owns_broker
+        assert (producer.redis, producer.storage, producer.store, producer.queue) == (
+            backends.redis,
+            backends.storage,
+            backends.store,
+            backends.queue,
+        )
+        assert producer.settings is settings
 
 
 def queued(settings: Settings, queue: Queue) -> list[object]:

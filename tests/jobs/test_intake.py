@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -12,7 +11,7 @@ from redis.asyncio import Redis
 from jobs.constants import DEADLINES_KEY, account_images_key, original_key, record_key
 from jobs.errors import BrokerUnavailable, StorageUnavailable
 from jobs.intake import Intake, UploadOptions
-from jobs.payloads import JobPayload
+from jobs.payloads import ImageJob, JobPayload
 from jobs.rollback import Rollbacks
 from jobs.settings import Settings
 from jobs.states import Status
@@ -47,26 +46,23 @@ class RecordNotWritten(ImageStore):
         raise BrokerUnavailable()
 
 
-def upload(
+async def upload(
     settings: Settings,
     storage: MemoryStorage,
     queue: Queue,
     redis_url: str,
     store: type[ImageStore] = ImageStore,
 ) -> Any:
-    async def main() -> Any:
-        redis = Redis.from_url(redis_url)
-        try:
-            records = store(redis, storage)
-            rollbacks = Rollbacks(records, storage, queue)  # type: ignore[arg-type]
-            intake = Intake(settings, records, storage, queue, rollbacks)  # type: ignore[arg-type]
-            image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
-            members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
-            return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
-        finally:
-            await redis.aclose()
-
-    return asyncio.run(main())
+    redis = Redis.from_url(redis_url)
+    try:
+        records = store(redis, storage)
+        rollbacks = Rollbacks(records, storage, queue)
+        intake = Intake(settings, records, storage, queue, rollbacks)
+        image = await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
+        members = cast(list[bytes], await redis.zrange(account_images_key("acme"), 0, -1))
+        return image, [m.decode() for m in members], await redis.zscore(DEADLINES_KEY, image.id)
+    finally:
+        await redis.aclose()
 
 
 @pytest.mark.parametrize(
@@ -74,29 +70,30 @@ def upload(
     [(SidecarsDown, False), (MemoryStorage, True), (SidecarsDown, True)],
     ids=["sidecar fails", "enqueue fails", "both fail"],
 )
-def test_a_created_record_is_an_accepted_request(
+async def test_a_created_record_is_an_accepted_request(
     settings: Settings, redis_url: str, make_storage: Callable[[], MemoryStorage], queue_down: bool
 ) -> None:
     storage, queue = make_storage(), Queue(down=queue_down)
-    image, listed, deadline = upload(settings, storage, queue, redis_url)
+    image, listed, deadline = await upload(settings, storage, queue, redis_url)
 
     assert image.status == Status.PROCESSING
     assert listed == [image.id]  # exactly one image, which a 503 would have invited a retry to double
     assert deadline is not None  # the reaper sends the job if the enqueue did not
     assert original_key(image.id) in storage.objects
-    assert [j.image_id for j in queue.sent] == ([] if queue_down else [image.id])  # type: ignore[attr-defined]
+    sent = [job.image_id if isinstance(job, ImageJob) else job for job in queue.sent]
+    assert sent == ([] if queue_down else [image.id])
     assert (record_key(image.id) in storage.objects) is not isinstance(storage, SidecarsDown)
 
 
-def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
+async def test_a_record_that_was_not_written_is_a_503(settings: Settings, redis_url: str) -> None:
     with pytest.raises(BrokerUnavailable):
-        upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)
+        await upload(settings, MemoryStorage(), Queue(down=False), redis_url, store=RecordNotWritten)
 
 
-def test_an_upload_answered_503_leaves_no_staged_original(settings: Settings, redis_url: str) -> None:
+async def test_an_upload_answered_503_leaves_no_staged_original(settings: Settings, redis_url: str) -> None:
     storage = MemoryStorage()
     with pytest.raises(BrokerUnavailable):
-        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+        await upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
     assert list(storage.objects) == []
 
 
@@ -105,11 +102,11 @@ class NothingDeletes(MemoryStorage):
         raise StorageUnavailable("S3 unreachable")
 
 
-def test_a_failed_cleanup_still_answers_503(settings: Settings, redis_url: str) -> None:
+async def test_a_failed_cleanup_still_answers_503(settings: Settings, redis_url: str) -> None:
     """The original then stays for fsck's sweep; the caller still gets Redis's 503, not storage's."""
     storage = NothingDeletes()
     with pytest.raises(BrokerUnavailable):
-        upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
+        await upload(settings, storage, Queue(down=False), redis_url, store=RecordNotWritten)
     assert [key.split("/")[0] for key in storage.objects] == ["originals"]
 
 
@@ -135,7 +132,7 @@ class RecordLostRedisDies(RecordLandsRedisDies):
 
 
 @pytest.mark.parametrize("store_class", [RecordLandsRedisDies, RecordLostRedisDies], ids=["landed", "lost"])
-def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
+async def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
     settings: Settings, redis_url: str, store_class: type[ImageStore]
 ) -> None:
     """Answered 503 either way; once Redis answers, no image and no object of it remain, and a
@@ -146,8 +143,8 @@ def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
         redis = Redis.from_url(redis_url)
         try:
             store = store_class(redis, storage)
-            rollbacks = Rollbacks(store, storage, queue)  # type: ignore[arg-type]
-            intake = Intake(settings, store, storage, queue, rollbacks)  # type: ignore[arg-type]
+            rollbacks = Rollbacks(store, storage, queue)
+            intake = Intake(settings, store, storage, queue, rollbacks)
             with pytest.raises(BrokerUnavailable):
                 await intake.upload_bytes("acme", oriented_jpeg(8, 8, 1), UploadOptions())
             await rollbacks.wait()
@@ -156,7 +153,7 @@ def test_a_refused_upload_whose_record_redis_could_not_confirm_is_rolled_back(
         finally:
             await redis.aclose()
 
-    listed, sent = asyncio.run(main())
+    listed, sent = await main()
     assert listed == []
     assert list(storage.objects) == []
     landed = store_class is RecordLandsRedisDies

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from jobs.errors import SourceUnreachable, SourceUnresolvable
-from jobs.netguard import is_public_address, pin, precheck
+from jobs.netguard import Resolver, is_public_address, pin, precheck
 
 FORBIDDEN = [
     "127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.5.4", "192.168.0.1", "169.254.169.254", "169.254.1.1",
@@ -25,7 +23,7 @@ def test_public_addresses() -> None:
     assert all(is_public_address(a) for a in ("93.184.216.34", "8.8.8.8", "2606:4700::1111"))
 
 
-def resolver_for(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def resolver_for(table: dict[str, list[str]]) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         if host not in table:
             raise OSError("NXDOMAIN")
@@ -40,7 +38,7 @@ def resolver_for(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
      "http://[::1]/x", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7:6379/", "http://[fd00::1]/",
      "http://0177.0.0.1/", "http://localhost/", "http://internal.corp/x", "http://mixed.example/x"],
 )  # fmt: skip
-def test_forbidden_urls_are_refused(url: str) -> None:
+async def test_forbidden_urls_are_refused(url: str) -> None:
     resolve = resolver_for(
         {
             "localhost": ["127.0.0.1"],
@@ -49,35 +47,31 @@ def test_forbidden_urls_are_refused(url: str) -> None:
         }
     )
     with pytest.raises(SourceUnreachable) as info:
-        asyncio.run(pin(url, allow_private=False, resolver=resolve))
+        await pin(url, allow_private=False, resolver=resolve)
     assert info.value.message  # a clear reason, not a stack trace
 
 
-def test_pinning_keeps_host_and_sni() -> None:
+async def test_pinning_keeps_host_and_sni() -> None:
     resolve = resolver_for({"images.example.com": ["93.184.216.34"], "v6.example.com": ["2606:4700::1111"]})
-    target = asyncio.run(
-        pin("https://images.example.com:8443/a/b.jpg?x=1", allow_private=False, resolver=resolve)
-    )
+    target = await pin("https://images.example.com:8443/a/b.jpg?x=1", allow_private=False, resolver=resolve)
     assert target.url == "https://93.184.216.34:8443/a/b.jpg?x=1"
     assert target.host == "images.example.com:8443" and target.sni == "images.example.com"
-    v6 = asyncio.run(pin("http://v6.example.com/a", allow_private=False, resolver=resolve))
+    v6 = await pin("http://v6.example.com/a", allow_private=False, resolver=resolve)
     assert v6.url == "http://[2606:4700::1111]/a" and v6.sni is None
 
 
-def test_unresolvable_hosts_are_transient_and_pass_the_precheck() -> None:
+async def test_unresolvable_hosts_are_transient_and_pass_the_precheck() -> None:
     resolve = resolver_for({})
     with pytest.raises(SourceUnresolvable) as info:
-        asyncio.run(pin("http://nowhere.example/a", allow_private=False, resolver=resolve))
+        await pin("http://nowhere.example/a", allow_private=False, resolver=resolve)
     assert info.value.transient is True
-    asyncio.run(
-        precheck("http://nowhere.example/a", allow_private=False, resolver=resolve)
-    )  # left to the worker
+    await precheck("http://nowhere.example/a", allow_private=False, resolver=resolve)  # left to the worker
     with pytest.raises(SourceUnreachable):
-        asyncio.run(precheck("http://127.0.0.1/a", allow_private=False, resolver=resolve))
+        await precheck("http://127.0.0.1/a", allow_private=False, resolver=resolve)
 
 
-def test_allow_private_skips_the_address_policy_but_not_the_scheme() -> None:
-    target = asyncio.run(pin("http://127.0.0.1:8080/a", allow_private=True))
+async def test_allow_private_skips_the_address_policy_but_not_the_scheme() -> None:
+    target = await pin("http://127.0.0.1:8080/a", allow_private=True)
     assert target.url == "http://127.0.0.1:8080/a"
     with pytest.raises(SourceUnreachable):
-        asyncio.run(pin("file:///etc/passwd", allow_private=True))
+        await pin("file:///etc/passwd", allow_private=True)

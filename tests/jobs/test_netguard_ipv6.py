@@ -6,13 +6,12 @@ a public and a non-public IPv4 address; refusals name the URL, never the resolve
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 
 import pytest
 
 from jobs.errors import SourceUnreachable
-from jobs.netguard import is_public_address, pin
+from jobs.netguard import Resolver, is_public_address, pin
 
 V4 = ipaddress.IPv4Address
 
@@ -75,7 +74,7 @@ def test_embedded_ipv4_decides(form: str, address: str, public: bool) -> None:
     assert is_public_address(address) is public, f"{form}: {address}"
 
 
-def resolves_to(address: str):  # type: ignore[no-untyped-def]
+def resolves_to(address: str) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         return [address]
 
@@ -87,10 +86,10 @@ def resolves_to(address: str):  # type: ignore[no-untyped-def]
     [(f, a) for f, a, public in CASES if not public],
     ids=[c[0] for c in CASES if not c[2]],
 )
-def test_refusal_names_the_url_not_the_address(form: str, address: str) -> None:
+async def test_refusal_names_the_url_not_the_address(form: str, address: str) -> None:
     url = "https://user:hunter2@images.example.com:8443/a/b.jpg?token=s3cr3t#frag"
     with pytest.raises(SourceUnreachable) as info:
-        asyncio.run(pin(url, allow_private=False, resolver=resolves_to(address)))
+        await pin(url, allow_private=False, resolver=resolves_to(address))
     message = info.value.message
     assert "https://images.example.com:8443/a/b.jpg" in message, message
     assert "non-public" in message
@@ -99,7 +98,7 @@ def test_refusal_names_the_url_not_the_address(form: str, address: str) -> None:
         assert leak not in message, f"{form}: {message!r} names {leak!r}"
 
 
-def test_literal_embedding_in_the_url_is_refused() -> None:
+async def test_literal_embedding_in_the_url_is_refused() -> None:
     url = f"http://[{low32('64:ff9b::', '127.0.0.1')}]:6379/"
     with pytest.raises(SourceUnreachable):
-        asyncio.run(pin(url, allow_private=False))
+        await pin(url, allow_private=False)

@@ -71,4 +71,5 @@ def test_expected_keys() -> None:
 
 def test_parse_key() -> None:
     assert parse_key("images/x/y/z.jpg") is None and parse_key("elsewhere/x") is None
-    assert parse_key(record_key(ID)) is not None and parse_key(record_key(ID)).kind == "record"  # type: ignore[union-attr]
+    parsed = parse_key(record_key(ID))
+    assert parsed is not None and parsed.kind == "record"

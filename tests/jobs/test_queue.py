@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -45,32 +44,31 @@ def stored(client: redis.Redis, queue: str) -> list[dict[str, Any]]:
     return [json.loads(body) for body in bodies]
 
 
-def asend_on_client(settings: Settings, broker: Any, sent: UploadJob, delay_ms: int | None = None) -> str:
+async def asend_on_client(
+    settings: Settings, broker: Any, sent: UploadJob, delay_ms: int | None = None
+) -> str:
     """``JobQueue.asend`` on an asyncio client of ``settings.redis_url``: the async enqueue."""
 
-    async def run() -> str:
-        client = AsyncRedis.from_url(settings.redis_url)
-        try:
-            return await JobQueue(broker, client).asend(sent, delay_ms=delay_ms)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(run())
+    client = AsyncRedis.from_url(settings.redis_url)
+    try:
+        return await JobQueue(broker, client).asend(sent, delay_ms=delay_ms)
+    finally:
+        await client.aclose()
 
 
-def enqueue_both(settings: Settings, delay_ms: int | None = None) -> tuple[Recorder, list[UploadJob]]:
+async def enqueue_both(settings: Settings, delay_ms: int | None = None) -> tuple[Recorder, list[UploadJob]]:
     """One job through the broker's own enqueue (a thread), one through the asyncio client."""
     recorder = Recorder()
     broker = redis_broker(settings, middleware=[recorder])
     jobs = [job(), job()]
-    asyncio.run(JobQueue(broker).asend(jobs[0], delay_ms=delay_ms))
-    asend_on_client(settings, broker, jobs[1], delay_ms)
+    await JobQueue(broker).asend(jobs[0], delay_ms=delay_ms)
+    await asend_on_client(settings, broker, jobs[1], delay_ms)
     broker.close()
     return recorder, jobs
 
 
-def test_the_async_enqueue_stores_what_dramatiq_would(settings: Settings) -> None:
-    recorder, jobs = enqueue_both(settings)
+async def test_the_async_enqueue_stores_what_dramatiq_would(settings: Settings) -> None:
+    recorder, jobs = await enqueue_both(settings)
     client = redis.Redis.from_url(settings.redis_url)
 
     sync_message, async_message = stored(client, QUEUE)
@@ -87,8 +85,8 @@ def test_the_async_enqueue_stores_what_dramatiq_would(settings: Settings) -> Non
     client.close()
 
 
-def test_a_delayed_async_enqueue_goes_to_the_delay_queue(settings: Settings) -> None:
-    recorder, jobs = enqueue_both(settings, delay_ms=60_000)
+async def test_a_delayed_async_enqueue_goes_to_the_delay_queue(settings: Settings) -> None:
+    recorder, jobs = await enqueue_both(settings, delay_ms=60_000)
     client = redis.Redis.from_url(settings.redis_url)
 
     assert recorder.seen == [("before", QUEUE + ".DQ", 60_000), ("after", QUEUE + ".DQ", 60_000)] * 2
@@ -100,11 +98,11 @@ def test_a_delayed_async_enqueue_goes_to_the_delay_queue(settings: Settings) -> 
     client.close()
 
 
-def test_a_dramatiq_consumer_gets_the_async_enqueued_message(settings: Settings) -> None:
+async def test_a_dramatiq_consumer_gets_the_async_enqueued_message(settings: Settings) -> None:
     broker = redis_broker(settings)
     sent = job()
 
-    message_id = asend_on_client(settings, broker, sent)
+    message_id = await asend_on_client(settings, broker, sent)
     consumer = broker.consume(QUEUE, prefetch=1, timeout=100)
     received = next(m for m in consumer if m is not None)
     assert received.message_id == message_id
@@ -115,9 +113,9 @@ def test_a_dramatiq_consumer_gets_the_async_enqueued_message(settings: Settings)
     broker.close()
 
 
-def test_redis_down_is_broker_unavailable(make_settings: Any) -> None:
+async def test_redis_down_is_broker_unavailable(make_settings: Any) -> None:
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     broker = redis_broker(settings)
 
     with pytest.raises(BrokerUnavailable):
-        asend_on_client(settings, broker, job())
+        await asend_on_client(settings, broker, job())

@@ -29,7 +29,9 @@ def captured(make_settings: Callable[..., Settings]) -> Iterator[Callable[[str],
             api_keys={KEY: "acme", "k1": "acme"}, log_format=log_format, signing_key=SIGNING_KEY
         )
         configure_logging(settings)
-        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        handler = logging.getLogger().handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(stream)
         return ""
 
     def output(log_format: str) -> str:

@@ -7,7 +7,6 @@ serves reads, but refuses every write), which is exactly that reply, from a real
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -103,7 +102,7 @@ def test_other_replies_are_internal() -> None:
 # --- JobQueue: both enqueue paths ----------------------------------------------------------------------
 
 
-def test_job_queue_translates_readonly_on_both_enqueue_paths(
+async def test_job_queue_translates_readonly_on_both_enqueue_paths(
     private_redis: RedisServer, replica_switch: Callable[[], None], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(redis_url=private_redis.url)
@@ -113,22 +112,19 @@ def test_job_queue_translates_readonly_on_both_enqueue_paths(
     with pytest.raises(BrokerUnavailable):
         JobQueue(broker).send(job())  # the broker's own enqueue
 
-    async def on_asyncio_client() -> None:
-        client = AsyncRedis.from_url(settings.redis_url)
-        try:
-            with pytest.raises(BrokerUnavailable):
-                await JobQueue(broker, client).asend(job())  # the pipelined asyncio enqueue
-        finally:
-            await client.aclose()
-
-    asyncio.run(on_asyncio_client())
+    client = AsyncRedis.from_url(settings.redis_url)
+    try:
+        with pytest.raises(BrokerUnavailable):
+            await JobQueue(broker, client).asend(job())  # the pipelined asyncio enqueue
+    finally:
+        await client.aclose()
     broker.close()
 
 
 # --- the API: a READONLY reply on enqueue answers 503 -------------------------------------------------
 
 
-def test_a_readonly_reply_on_enqueue_answers_503_not_500(
+async def test_a_readonly_reply_on_enqueue_answers_503_not_500(
     private_redis: RedisServer, replica_switch: Callable[[], None], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(redis_url=private_redis.url, rate_limit_per_second=0)
@@ -144,7 +140,7 @@ def test_a_readonly_reply_on_enqueue_answers_503_not_500(
             finally:
                 await client.aclose()
 
-        asyncio.run(fail_it())
+        await fail_it()
         replica_switch()
         # refresh reads the record (a replica serves reads) and enqueues: only the enqueue fails
         answer = api.post(f"/v1/images/{image_id}/refresh", headers=K1)

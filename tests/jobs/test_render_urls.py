@@ -6,7 +6,7 @@ import pytest
 
 from jobs.errors import Forbidden, InvalidRequest
 from jobs.ids import new_image_id
-from jobs.operations import validate_operations
+from jobs.operations import Operation, validate_operations
 from jobs.render_urls import (
     account_tag,
     build_path,
@@ -20,7 +20,7 @@ from jobs.render_urls import (
 KEY = "secret"
 
 
-def ops(*raw: dict[str, object]) -> list:  # type: ignore[type-arg]
+def ops(*raw: dict[str, object]) -> list[Operation]:
     return validate_operations(list(raw))
 
 

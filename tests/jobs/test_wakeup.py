@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import dramatiq
 import redis
+from dramatiq.broker import Consumer, MessageProxy
 
 from jobs.constants import Queue
 from jobs.queue import redis_broker
@@ -14,7 +16,7 @@ from jobs.settings import Settings
 from jobs.wakeup import WAKE_TOKENS_MAX, WakingConsumer, wake_key
 
 
-def message(queue: str) -> dramatiq.Message:  # type: ignore[type-arg]
+def message(queue: str) -> dramatiq.Message[Any]:
     return dramatiq.Message(queue_name=queue, actor_name="upload", args=(), kwargs={}, options={})
 
 
@@ -23,7 +25,7 @@ def test_an_idle_consumer_blocks_until_an_enqueue_wakes_it(settings: Settings) -
     worker, producer = redis_broker(settings), redis_broker(settings)
     consumer = worker.consume(queue, prefetch=1, timeout=10_000)  # would sleep up to 10 s unwoken
     assert isinstance(consumer, WakingConsumer)
-    got: list[object] = []
+    got: list[MessageProxy] = []
 
     def consume() -> None:
         started = time.monotonic()
@@ -41,7 +43,7 @@ def test_an_idle_consumer_blocks_until_an_enqueue_wakes_it(settings: Settings) -
     thread.join(timeout=5)
     assert not thread.is_alive(), "the enqueue did not wake the idle consumer"
     assert len(got) == 1
-    consumer.ack(got[0])  # type: ignore[arg-type]
+    consumer.ack(got[0])
     for broker in (worker, producer):
         broker.close()
 
@@ -87,9 +89,9 @@ def test_shutdown_wakes_idle_consumers_at_once_and_they_stop_blocking(settings: 
     delayed._misses = 20  # idle for long: its backoff is at the 10 s ceiling
     returned: list[float] = []
 
-    def idle(consumer: object) -> None:
+    def idle(consumer: Consumer) -> None:
         started = time.monotonic()
-        assert next(consumer) is None  # type: ignore[call-overload]
+        assert next(consumer) is None
         returned.append(time.monotonic() - started)
 
     threads = [threading.Thread(target=idle, args=(c,)) for c in consumers]
@@ -120,7 +122,7 @@ def test_a_saturated_consumer_fetches_again_as_soon_as_an_ack_frees_a_slot(setti
     consumer = worker.consume(queue, prefetch=1, timeout=10_000)
     first = next(consumer)
     assert first is not None
-    got: list[object] = []
+    got: list[MessageProxy] = []
 
     def consume() -> None:
         started = time.monotonic()
@@ -138,7 +140,7 @@ def test_a_saturated_consumer_fetches_again_as_soon_as_an_ack_frees_a_slot(setti
     thread.join(timeout=5)
     assert not thread.is_alive() and len(got) == 1
     assert time.monotonic() - acked < 2, "the freed slot was not used until the idle timeout"
-    consumer.ack(got[0])  # type: ignore[arg-type]
+    consumer.ack(got[0])
     for broker in (worker, producer):
         broker.close()
     r.close()

@@ -133,7 +133,7 @@ def storage_keys(settings: Settings) -> list[str]:
 
 
 def _s3(settings: Settings) -> Any:
-    import boto3  # type: ignore[import-untyped]
+    import boto3
 
     return boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
 

@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -130,6 +131,16 @@ def start_redis_server(*, persistent: bool = False) -> RedisServer:
     return server
 
 
+class MotoServer(Protocol):
+    """What we use of moto's ``ThreadedMotoServer`` (moto ships no type hints)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def get_host_and_port(self) -> tuple[str, int]: ...
+
+
 @dataclass
 class S3Server:
     """moto in server mode: a real HTTP S3 endpoint on loopback.
@@ -139,17 +150,17 @@ class S3Server:
     """
 
     endpoint_url: str
-    server: object
+    server: MotoServer
 
     def stop(self) -> None:
-        self.server.stop()  # type: ignore[attr-defined]
+        self.server.stop()
 
     def start(self) -> None:
         port = int(self.endpoint_url.rsplit(":", 1)[1])
         self.server = _moto_server(port)
 
 
-def _moto_server(port: int) -> object:
+def _moto_server(port: int) -> MotoServer:
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -163,5 +174,5 @@ def start_s3_server(port: int = 0) -> S3Server:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     server = _moto_server(port)
-    host, bound = server.get_host_and_port()  # type: ignore[attr-defined]
+    host, bound = server.get_host_and_port()
     return S3Server(endpoint_url=f"http://{host}:{bound}", server=server)

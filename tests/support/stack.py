@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -39,7 +40,7 @@ class Proc:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
-    _log: object = field(default=None, repr=False)
+    _log: BinaryIO | None = field(default=None, repr=False)
 
     def start(self) -> Proc:
         log = self.log_path.open("ab")
@@ -77,7 +78,7 @@ class Proc:
             self.signal_group(signal.SIGKILL)
             self.proc.wait(timeout=10)
         if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
+            self._log.close()
 
     def kill(self) -> None:
         self.signal_group(signal.SIGKILL)

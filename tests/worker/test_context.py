@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from jobs.settings import Settings
-from tests.worker.pipeline.conftest import with_ctx
+from tests.support.pipeline import with_ctx
 from worker.context import WorkerContext
 
 
@@ -35,7 +35,7 @@ class Probe:
 
 
 @pytest.mark.parametrize("slots", [1, 2])
-def test_imaging_runs_off_the_loop_within_its_slots(settings: Settings, slots: int) -> None:
+async def test_imaging_runs_off_the_loop_within_its_slots(settings: Settings, slots: int) -> None:
     probe = Probe()
 
     async def body(ctx: WorkerContext) -> None:
@@ -54,11 +54,11 @@ def test_imaging_runs_off_the_loop_within_its_slots(settings: Settings, slots: i
         assert ticks >= 10, ticks
         assert threading.get_ident() not in probe.threads
 
-    asyncio.run(with_ctx(settings.model_copy(update={"imaging_concurrency": slots}), body))
+    await with_ctx(settings.model_copy(update={"imaging_concurrency": slots}), body)
     assert probe.peak == slots  # never more at once, and the slots are used
 
 
-def test_a_failing_call_frees_its_slot(settings: Settings) -> None:
+async def test_a_failing_call_frees_its_slot(settings: Settings) -> None:
     def broken() -> None:
         raise ValueError("bad pixels")
 
@@ -69,10 +69,10 @@ def test_a_failing_call_frees_its_slot(settings: Settings) -> None:
         async with asyncio.timeout(5):  # a leaked slot would block this forever
             assert await ctx.imaging(Probe(), 21, delay=0) == 42
 
-    asyncio.run(with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body))
+    await with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body)
 
 
-def test_a_call_cancelled_while_queued_never_runs(settings: Settings) -> None:
+async def test_a_call_cancelled_while_queued_never_runs(settings: Settings) -> None:
     ran: list[int] = []
     release = threading.Event()
 
@@ -91,11 +91,11 @@ def test_a_call_cancelled_while_queued_never_runs(settings: Settings) -> None:
         assert await busy is True
         assert await ctx.imaging(record, 2) == 2  # the thread takes the next live call
 
-    asyncio.run(with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body))
+    await with_ctx(settings.model_copy(update={"imaging_concurrency": 1}), body)
     assert ran == [2]
 
 
-def test_imaging_keeps_the_callers_log_context(settings: Settings) -> None:
+async def test_imaging_keeps_the_callers_log_context(settings: Settings) -> None:
     def bound() -> dict[str, object]:
         return structlog.contextvars.get_contextvars()
 
@@ -103,4 +103,4 @@ def test_imaging_keeps_the_callers_log_context(settings: Settings) -> None:
         with structlog.contextvars.bound_contextvars(image_id="img_x"):
             assert (await ctx.imaging(bound))["image_id"] == "img_x"
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

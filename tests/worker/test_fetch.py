@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -20,17 +19,12 @@ async def public_dns(host: str, port: int) -> list[str]:
     )
 
 
-def get(handler: Handler, url: str, max_bytes: int = 10_000, allow_private: bool = False) -> bytes:
-    async def go() -> bytes:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await fetch(
-                client, url, max_bytes=max_bytes, allow_private=allow_private, resolver=public_dns
-            )
-
-    return asyncio.run(go())
+async def get(handler: Handler, url: str, max_bytes: int = 10_000, allow_private: bool = False) -> bytes:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        return await fetch(client, url, max_bytes=max_bytes, allow_private=allow_private, resolver=public_dns)
 
 
-def test_public_looking_host_redirecting_to_loopback_is_refused_on_that_hop() -> None:
+async def test_public_looking_host_redirecting_to_loopback_is_refused_on_that_hop() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -38,11 +32,11 @@ def test_public_looking_host_redirecting_to_loopback_is_refused_on_that_hop() ->
         return httpx.Response(302, headers={"location": "http://localhost:6379/secret"})
 
     with pytest.raises(SourceUnreachable, match="non-public"):
-        get(handler, "http://images.example.com/a.jpg")
+        await get(handler, "http://images.example.com/a.jpg")
     assert len(seen) == 1  # the second hop never left the machine
 
 
-def test_connections_go_to_the_checked_address_with_the_original_host() -> None:
+async def test_connections_go_to_the_checked_address_with_the_original_host() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -51,14 +45,14 @@ def test_connections_go_to_the_checked_address_with_the_original_host() -> None:
             return httpx.Response(301, headers={"location": "https://cdn.example.net/b.jpg"})
         return httpx.Response(200, content=b"pixels")
 
-    assert get(handler, "http://images.example.com/a.jpg") == b"pixels"
+    assert await get(handler, "http://images.example.com/a.jpg") == b"pixels"
     first, second = seen
     assert (first.url.host, first.headers["host"]) == ("93.184.216.34", "images.example.com")
     assert (second.url.host, second.headers["host"]) == ("151.101.1.1", "cdn.example.net")
     assert second.extensions["sni_hostname"] == "cdn.example.net"  # TLS verified against the name
 
 
-def test_size_limit_redirect_limit_and_errors() -> None:
+async def test_size_limit_redirect_limit_and_errors() -> None:
     def big(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"x" * 5000)
 
@@ -69,9 +63,9 @@ def test_size_limit_redirect_limit_and_errors() -> None:
         return httpx.Response(404)
 
     with pytest.raises(TooLarge):
-        get(big, "http://images.example.com/a.jpg", max_bytes=1000)
-    assert get(big, "http://images.example.com/a.jpg", max_bytes=5000) == b"x" * 5000
+        await get(big, "http://images.example.com/a.jpg", max_bytes=1000)
+    assert await get(big, "http://images.example.com/a.jpg", max_bytes=5000) == b"x" * 5000
     with pytest.raises(SourceUnreachable, match="redirects"):
-        get(loop, "http://images.example.com/a.jpg")
+        await get(loop, "http://images.example.com/a.jpg")
     with pytest.raises(SourceUnreachable, match="404"):
-        get(missing, "http://images.example.com/a.jpg")
+        await get(missing, "http://images.example.com/a.jpg")

@@ -27,44 +27,41 @@ async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
-def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
+async def test_beats_until_cancelled_then_leaves(settings: Settings) -> None:
     fast = settings.model_copy(update={"worker_heartbeat_interval": 0.02})
     ttl = heartbeat_ttl_ms(fast)
 
-    async def scenario() -> None:
-        ctx = await make_worker_ctx(fast)
-        redis = ctx.redis
-        task = asyncio.create_task(run_heartbeat(ctx, ME))
+    ctx = await make_worker_ctx(fast)
+    redis = ctx.redis
+    task = asyncio.create_task(run_heartbeat(ctx, ME))
 
-        async def listed() -> bool:
-            return [w.id for w in await live_workers(redis, ttl)] == ["broker-1"]
+    async def listed() -> bool:
+        return [w.id for w in await live_workers(redis, ttl)] == ["broker-1"]
 
-        await wait_for(listed)
-        first = (await live_workers(redis, ttl))[0].last_beat
+    await wait_for(listed)
+    first = (await live_workers(redis, ttl))[0].last_beat
 
-        async def beat_again() -> bool:
-            return (await live_workers(redis, ttl))[0].last_beat > first
+    async def beat_again() -> bool:
+        return (await live_workers(redis, ttl))[0].last_beat > first
 
-        await wait_for(beat_again)  # it keeps beating
-        (seen,) = await live_workers(redis, ttl)
-        assert (seen.host, seen.pid, seen.pool, seen.queues, seen.threads) == (
-            "pod-a",
-            101,
-            100,
-            ME.queues,
-            2,
-        )
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert await redis.exists(worker_key("broker-1")) == 0
-        assert await redis.zscore(WORKERS_KEY, "broker-1") is None
-        await ctx.close()
-
-    asyncio.run(scenario())
+    await wait_for(beat_again)  # it keeps beating
+    (seen,) = await live_workers(redis, ttl)
+    assert (seen.host, seen.pid, seen.pool, seen.queues, seen.threads) == (
+        "pod-a",
+        101,
+        100,
+        ME.queues,
+        2,
+    )
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await redis.exists(worker_key("broker-1")) == 0
+    assert await redis.zscore(WORKERS_KEY, "broker-1") is None
+    await ctx.close()
 
 
-def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> None:
+async def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> None:
     """Worker shutdown cancels the loop at any moment, often while a Redis command is in flight.
 
     With redis-py 8 on Python 3.11 a cancel that lands as a command's write completes is lost
@@ -73,42 +70,34 @@ def test_a_cancel_landing_mid_beat_always_stops_the_loop(settings: Settings) -> 
     """
     busy = settings.model_copy(update={"worker_heartbeat_interval": 0})
 
-    async def scenario() -> int:
-        ctx = await make_worker_ctx(busy)
-        stuck = 0
-        rng = random.Random(7)
-        for _ in range(150):
-            task = asyncio.create_task(run_heartbeat(ctx, ME))
-            await asyncio.sleep(rng.random() * 0.004)  # somewhere inside a beat
-            task.cancel()
-            done, _ = await asyncio.wait([task], timeout=3.0)
-            if not done:
-                stuck += 1
-                while not task.done():  # do not leave it running into the next round
-                    task.cancel()
-                    await asyncio.sleep(0.01)
-        await ctx.close()
-        return stuck
-
-    assert asyncio.run(scenario()) == 0
+    ctx = await make_worker_ctx(busy)
+    stuck = 0
+    rng = random.Random(7)
+    for _ in range(150):
+        task = asyncio.create_task(run_heartbeat(ctx, ME))
+        await asyncio.sleep(rng.random() * 0.004)  # somewhere inside a beat
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=3.0)
+        if not done:
+            stuck += 1
+            while not task.done():  # do not leave it running into the next round
+                task.cancel()
+                await asyncio.sleep(0.01)
+    await ctx.close()
+    assert stuck == 0
 
 
-def test_a_redis_outage_does_not_stop_the_loop(settings: Settings) -> None:
+async def test_a_redis_outage_does_not_stop_the_loop(settings: Settings) -> None:
     fast = settings.model_copy(update={"worker_heartbeat_interval": 0.01})
 
-    async def scenario() -> None:
-        down = await make_worker_ctx(
-            fast.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-        )
-        task = asyncio.create_task(run_heartbeat(down, ME))
-        await asyncio.sleep(0.3)  # several failed beats
-        assert not task.done()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await down.close()
-
-    asyncio.run(scenario())
+    down = await make_worker_ctx(fast.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}))
+    task = asyncio.create_task(run_heartbeat(down, ME))
+    await asyncio.sleep(0.3)  # several failed beats
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await down.close()
 
 
 class FakeBroker:

@@ -3,7 +3,6 @@ not an unexpected exception for Dramatiq to retry (the review saw such a job run
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
@@ -14,13 +13,13 @@ from jobs.operations import validate_operations
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from tests.worker.test_runner import run_as_current
 from worker.context import WorkerContext
 from worker.imaging import render
 
 
-def test_a_decompression_bomb_inside_the_imaging_fails_the_image_once(
+async def test_a_decompression_bomb_inside_the_imaging_fails_the_image_once(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def bomb(self: PILImage.Image, method: Any) -> PILImage.Image:
@@ -40,4 +39,4 @@ def test_a_decompression_bomb_inside_the_imaging_fails_the_image_once(
         assert failed.status == Status.FAILED and failed.image.error is not None
         assert failed.image.error.code == "too_large"
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

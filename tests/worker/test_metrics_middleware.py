@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,23 +15,18 @@ from worker.metered_storage import MeteredStorage
 from worker.middleware.metrics import Metrics, job_outcome
 
 
-def test_bytes_are_counted_per_job_kind_and_direction() -> None:
+async def test_bytes_are_counted_per_job_kind_and_direction() -> None:
     counted: list[tuple[str, str, int]] = []
 
-    async def scenario() -> None:
-        storage = MeteredStorage(MemoryStorage(), lambda *row: counted.append(row))
-        with structlog.contextvars.bound_contextvars(job="upload"):
-            await storage.put("originals/image_x", b"12345")  # a fetched source, staged: input
-            assert await storage.get("originals/image_x") == b"12345"
-            await storage.put("images/image_x/master.jpg", b"abc")
-        await storage.put("records/image_x.json", b"{}")  # outside any job
-        await storage.copy(
-            "images/image_x/master.jpg", "public/image_x/master.jpg"
-        )  # server-side: not counted
-        assert [o.key for o in await storage.list("public/")] == ["public/image_x/master.jpg"]
-        await storage.close()
-
-    asyncio.run(scenario())
+    storage = MeteredStorage(MemoryStorage(), lambda *row: counted.append(row))
+    with structlog.contextvars.bound_contextvars(job="upload"):
+        await storage.put("originals/image_x", b"12345")  # a fetched source, staged: input
+        assert await storage.get("originals/image_x") == b"12345"
+        await storage.put("images/image_x/master.jpg", b"abc")
+    await storage.put("records/image_x.json", b"{}")  # outside any job
+    await storage.copy("images/image_x/master.jpg", "public/image_x/master.jpg")  # server-side: not counted
+    assert [o.key for o in await storage.list("public/")] == ["public/image_x/master.jpg"]
+    await storage.close()
     assert counted == [("in", "upload", 5), ("in", "upload", 5), ("out", "upload", 3), ("out", "none", 2)]
 
 

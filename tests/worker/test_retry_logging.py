@@ -95,7 +95,8 @@ def test_a_transient_error_is_one_line_per_attempt_and_no_traceback(
     lines = console_logs()
 
     retries = events(lines, "job.retry")
-    assert [re.search(r"attempt=(\d+)", line).group(1) for line in retries] == ["1", "2"]  # type: ignore[union-attr]
+    attempts = [found.group(1) if (found := re.search(r"attempt=(\d+)", line)) else None for line in retries]
+    assert attempts == ["1", "2"]
     for line in retries:
         assert "error_code=unavailable" in line and re.search(r"delay_ms=\d+", line), line
         assert "image_id=image_abcdefghijklmnopqrstuvwx" in line and "max_attempts=3" in line

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from jobs.errors import MediaFailed, SourceUnreachable
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from worker import context
 from worker.context import WorkerContext
 from worker.runner import run_job
@@ -26,7 +25,7 @@ async def run_as_current(
         context.set_current(None)
 
 
-def test_a_permanent_error_fails_the_image(settings: Settings) -> None:
+async def test_a_permanent_error_fails_the_image(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
         _, job = await processing_upload(ctx)
 
@@ -38,10 +37,10 @@ def test_a_permanent_error_fails_the_image(settings: Settings) -> None:
         assert failed.status == Status.FAILED and failed.image.error is not None
         assert failed.image.error.code == "media_failed"
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
-def test_an_error_while_the_pool_closes_its_clients_is_not_the_images_fault(settings: Settings) -> None:
+async def test_an_error_while_the_pool_closes_its_clients_is_not_the_images_fault(settings: Settings) -> None:
     """Past the grace period the job was requeued; its fetch then fails as the http client closes."""
 
     async def body(ctx: WorkerContext) -> None:
@@ -58,4 +57,4 @@ def test_an_error_while_the_pool_closes_its_clients_is_not_the_images_fault(sett
         still = await ctx.store.load(job.image_id)
         assert still.status == Status.PROCESSING and still.job_id == "job-1"  # the requeued copy owns it
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

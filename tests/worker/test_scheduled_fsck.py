@@ -16,7 +16,7 @@ from jobs.ops.stats import read_snapshot
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
-from tests.worker.pipeline.conftest import with_ctx
+from tests.support.pipeline import with_ctx
 from worker.context import WorkerContext
 from worker.scheduler import schedules, tick
 
@@ -30,7 +30,7 @@ def gauges(text: str) -> dict[tuple[str, str], float]:
     }
 
 
-def test_the_daily_check_sweeps_staged_originals_and_exports_its_counts(
+async def test_the_daily_check_sweeps_staged_originals_and_exports_its_counts(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(fsck_grace=0.0)
@@ -55,7 +55,7 @@ def test_the_daily_check_sweeps_staged_originals_and_exports_its_counts(
         assert await ctx.storage.head(master_key(ready.id, "jpeg")) is None
         return fired, gone, kept, after
 
-    fired, gone, kept, after = asyncio.run(with_ctx(settings, body))
+    fired, gone, kept, after = await with_ctx(settings, body)
     assert "fsck" in fired and gone and kept
     assert after[("darkroom_fsck_problems", "orphan")] == 0
     assert after[("darkroom_fsck_problems", "missing")] == 1

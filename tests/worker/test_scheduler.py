@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jobs.payloads import ExpireJob, JobPayload
+from jobs.payloads import ExpireJob
 from jobs.settings import Settings
 from tests.support.doubles import RecordingQueue
 from tests.support.worker_ctx import make_worker_ctx
@@ -12,23 +12,20 @@ from worker.context import WorkerContext
 from worker.scheduler import Schedule, schedules, tick
 
 
-def test_one_enqueue_per_period_across_processes(settings: Settings) -> None:
-    async def scenario() -> tuple[list[list[str]], list[JobPayload]]:
-        queue = RecordingQueue()
-        ctx = await make_worker_ctx(settings, queue=queue)
+async def test_one_enqueue_per_period_across_processes(settings: Settings) -> None:
+    queue = RecordingQueue()
+    ctx = await make_worker_ctx(settings, queue=queue)
 
-        async def enqueue(ctx: WorkerContext) -> None:
-            await ctx.queue.asend(ExpireJob(job_id="x"))
+    async def enqueue(ctx: WorkerContext) -> None:
+        await ctx.queue.asend(ExpireJob(job_id="x"))
 
-        plan = [Schedule("expire", 0.4, enqueue)]
-        first = await asyncio.gather(*(tick(ctx, plan, f"worker-{i}") for i in range(8)))
-        again = await tick(ctx, plan, "worker-0")
-        await asyncio.sleep(0.5)
-        later = await tick(ctx, plan, "worker-3")
-        await ctx.close()
-        return [*first, again, later], queue.sent
-
-    results, sent = asyncio.run(scenario())
+    plan = [Schedule("expire", 0.4, enqueue)]
+    first = await asyncio.gather(*(tick(ctx, plan, f"worker-{i}") for i in range(8)))
+    again = await tick(ctx, plan, "worker-0")
+    await asyncio.sleep(0.5)
+    later = await tick(ctx, plan, "worker-3")
+    await ctx.close()
+    results, sent = [*first, again, later], queue.sent
     assert sum(len(r) for r in results[:8]) == 1  # eight processes, one winner
     assert results[8] == []  # same period: nothing
     assert results[9] == ["expire"]  # next period

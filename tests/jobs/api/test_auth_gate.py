@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 from jobs.api import create_app
 from jobs.api.ratelimit import client_id
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1
 from tests.jobs.api.test_body_limit import read_response, serve
+from tests.support.api import K1
 
 DECLARED = 10 * 1024 * 1024  # under the 20 MB upload limit: BodyLimit lets it through
 SENT = 64 * 1024

@@ -14,8 +14,8 @@ from jobs.api.idempotency import TTL_S
 from jobs.constants import Queue
 from jobs.payloads import TransformJob
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2, process_upload, queued_jobs
 from tests.jobs.api.test_images import jpeg_bytes, upload
+from tests.support.api import K1, K2, process_upload, queued_jobs
 
 
 def queued(settings: Settings, queue: Queue = Queue.UPLOAD) -> int:

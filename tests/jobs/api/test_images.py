@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from jobs.constants import Queue, original_key
 from jobs.models import MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_NAME_CHARS
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2, process_upload
+from tests.support.api import K1, K2, process_upload
 from tests.support.images import IMAGE_FIELDS
 
 PAST = "2001-01-01T00:00:00Z"
@@ -31,7 +31,8 @@ def upload(api: TestClient, headers: dict[str, str] = K1, **form: str) -> dict[s
         "/v1/images/upload", headers=headers, files={"file": ("cat.jpg", jpeg_bytes())}, data=form
     )
     assert response.status_code == 202, response.text
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, object] = response.json()
+    return body
 
 
 def test_upload_answers_202_processing_with_every_field(api: TestClient, settings: Settings) -> None:

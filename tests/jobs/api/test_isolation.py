@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from jobs.constants import Queue
 from jobs.payloads import PurgeJob
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1, K2, in_worker, queued_jobs
 from tests.jobs.api.test_images import upload
+from tests.support.api import K1, K2, in_worker, queued_jobs
 from worker.pipeline.purge import run_purge
 
 # A valid body for each image route, so validation can never answer before ownership does.

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import ImageStore
-from tests.jobs.api.conftest import K1
 from tests.jobs.api.test_images import upload
+from tests.support.api import K1
 
 
 def finish(settings: Settings, image_id: str) -> float:

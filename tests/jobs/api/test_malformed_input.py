@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobs.api.json_depth import MAX_JSON_DEPTH, JsonDepthLimit, loads, nests_deeper
 from jobs.errors import InvalidRequest
 from jobs.store.listing import decode_cursor, encode_cursor
-from tests.jobs.api.conftest import K1
 from tests.jobs.api.test_images import jpeg_bytes, upload
+from tests.support.api import K1
 
 DEEP = "[" * 100_000 + "]" * 100_000  # 200 kB: inside MAX_JSON_BYTES, far past any recursion limit
 

@@ -35,7 +35,7 @@ from schemathesis.core.parameters import ParameterLocation
 from jobs.client import Client
 from jobs.settings import Settings
 from jobs.states import Status
-from tests.jobs.api.conftest import process_upload
+from tests.support.api import process_upload
 from tests.support.images import oriented_jpeg
 from tests.support.sources import static_source
 from tests.support.stack import start_api, start_worker, with_free_http_port

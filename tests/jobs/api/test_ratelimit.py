@@ -102,21 +102,21 @@ def test_burst_is_allowed_then_429_with_a_sane_retry_after(client_for: Callable[
     assert refused.headers["retry-after"] == "2"  # one token at 0.5/s, rounded up
 
 
-def test_the_bucket_refills_over_time(make_settings: Callable[..., Settings]) -> None:
+async def test_the_bucket_refills_over_time(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(rate_limit_per_second=5.0, rate_limit_burst=2)
-    first = asyncio.run(attempt(settings, "k1", 3))
+    first = await attempt(settings, "k1", 3)
     assert [isinstance(o, RateDecision) for o in first] == [True, True, False]
     refused = first[2]
     assert isinstance(refused, RateLimited) and refused.retry_after == 1  # ≤ 0.2 s, rounded up to 1 s
     time.sleep(0.5)  # 2.5 tokens' worth at 5/s; the bucket holds at most 2
-    again = asyncio.run(attempt(settings, "k1", 3))
+    again = await attempt(settings, "k1", 3)
     assert [isinstance(o, RateDecision) for o in again] == [True, True, False]
 
 
-def test_keys_have_separate_buckets_named_by_a_hash(make_settings: Callable[..., Settings]) -> None:
+async def test_keys_have_separate_buckets_named_by_a_hash(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(rate_limit_per_second=0.01, rate_limit_burst=2)
-    a = asyncio.run(attempt(settings, "secret-key-a", 3))
-    b = asyncio.run(attempt(settings, "secret-key-b", 2))
+    a = await attempt(settings, "secret-key-a", 3)
+    b = await attempt(settings, "secret-key-b", 2)
     assert isinstance(a[2], RateLimited) and all(isinstance(o, RateDecision) for o in b)
     r = redis.Redis.from_url(settings.redis_url)
     names = sorted(k.decode() for k in r.scan_iter("darkroom:ratelimit:*"))
@@ -125,15 +125,15 @@ def test_keys_have_separate_buckets_named_by_a_hash(make_settings: Callable[...,
     assert 0 < r.pttl(names[0]) <= (2 / 0.01) * 1000 + 1000  # idle buckets vanish once full again
 
 
-def test_zero_rate_disables_the_limiter_without_touching_redis(
+async def test_zero_rate_disables_the_limiter_without_touching_redis(
     make_settings: Callable[..., Settings],
 ) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings = make_settings(rate_limit_per_second=0, rate_limit_burst=1, redis_url=dead)
-    assert asyncio.run(attempt(settings, "k1", 50)) == [None] * 50
+    assert await attempt(settings, "k1", 50) == [None] * 50
 
 
-def test_concurrent_requests_never_exceed_the_burst(make_settings: Callable[..., Settings]) -> None:
+async def test_concurrent_requests_never_exceed_the_burst(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(rate_limit_per_second=0.001, rate_limit_burst=10)
 
     async def storm() -> list[bool]:
@@ -152,22 +152,22 @@ def test_concurrent_requests_never_exceed_the_burst(make_settings: Callable[...,
             for client in clients:
                 await client.aclose()
 
-    results = asyncio.run(storm())
+    results = await storm()
     assert sum(results) == 10 and len(results) == 60
 
 
-def test_redis_down_is_a_503_not_a_500(make_settings: Callable[..., Settings]) -> None:
+async def test_redis_down_is_a_503_not_a_500(make_settings: Callable[..., Settings]) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings = make_settings(rate_limit_per_second=10.0, redis_url=dead)
     with pytest.raises(BrokerUnavailable):
-        asyncio.run(attempt(settings, "k1"))
+        await attempt(settings, "k1")
     with TestClient(tiny_app(settings), raise_server_exceptions=False) as api:
         answer = api.get("/ping", headers={"x-api-key": "k1"})
     assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
     assert "x-ratelimit-limit" not in answer.headers
 
 
-def test_several_buckets_are_all_or_nothing_and_a_peek_writes_nothing(
+async def test_several_buckets_are_all_or_nothing_and_a_peek_writes_nothing(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings()
@@ -185,7 +185,7 @@ def test_several_buckets_are_all_or_nothing_and_a_peek_writes_nothing(
         finally:
             await client.aclose()
 
-    peeked, spent, refused = asyncio.run(run())
+    peeked, spent, refused = await run()
     assert [d.allowed for d in peeked] == [True, True] and peeked[1].remaining == 4
     assert spent[0].allowed and spent[0].remaining == 0
     assert [d.allowed for d in refused] == [False, False]

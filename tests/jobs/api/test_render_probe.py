@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from jobs.ids import new_image_id
 from jobs.render_urls import build_path, parse
 from jobs.settings import Settings
-from tests.jobs.api.conftest import K1
 from tests.jobs.api.test_images import upload
+from tests.support.api import K1
 
 
 def tampered(path: str) -> str:

@@ -21,8 +21,8 @@ from jobs.constants import Queue
 from jobs.payloads import UploadJob
 from jobs.settings import Settings
 from jobs.upload_options import ImageOptions, UploadOptions
-from tests.jobs.api.conftest import K1, queued_jobs
 from tests.jobs.api.test_images import jpeg_bytes
+from tests.support.api import K1, queued_jobs
 
 
 @pytest.fixture(scope="module")

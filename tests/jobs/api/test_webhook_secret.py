@@ -13,7 +13,7 @@ from jobs.api import create_app
 from jobs.settings import Settings
 from jobs.webhook_secrets import derive, signing_secrets
 from jobs.webhooks import sign, verify
-from tests.jobs.api.conftest import K1, K2
+from tests.support.api import K1, K2
 
 BODY = b'{"type":"image.ready"}'
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
@@ -49,15 +47,12 @@ def test_gives_up_with_the_server_error_after_retries() -> None:
     assert len(seen) == 3
 
 
-def test_gets_carry_no_key_and_async_client_retries_too() -> None:
+async def test_gets_carry_no_key_and_async_client_retries_too() -> None:
     transport, seen = scripted(503)
     async_transport = httpx.MockTransport(transport.handler)  # type: ignore[attr-defined]
 
-    async def go() -> None:
-        async with AsyncClient("http://dr", "k", transport=async_transport) as client:
-            await client.get(IMAGE["id"])
-
-    asyncio.run(go())
+    async with AsyncClient("http://dr", "k", transport=async_transport) as client:
+        await client.get(IMAGE["id"])
     assert len(seen) == 2 and "idempotency-key" not in seen[0].headers
 
 

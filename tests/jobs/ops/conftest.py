@@ -2,74 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
-from jobs.ids import new_image_id
-from jobs.models import Image, ImageError
-from jobs.states import Status
-from jobs.storage import Storage
 from jobs.storage.memory import MemoryStorage
-from jobs.store import ImageStore, Record
-
-
-@dataclass
-class Env:
-    redis: Redis
-    storage: Storage
-    store: ImageStore
-
-    async def add(
-        self,
-        status: Status,
-        account: str = "acme",
-        name: str = "cat",
-        created_at: datetime | None = None,
-        job: dict[str, Any] | None = None,
-        deadline: float | None = None,
-    ) -> Record:
-        """A record created ``processing`` (owned by ``job``) and moved to ``status`` through the store."""
-        image = Image(id=new_image_id(), name=name, filename=f"{name}.jpg")
-        if created_at is not None:
-            image = image.evolve(created_at=created_at)
-        owner = job or {"job_id": "j-" + image.id[-6:], "kind": "upload"}
-        record = await self.store.create(
-            Record(image=image, account=account).with_job(owner, deadline if deadline is not None else 1e10)
-        )
-        if status == Status.READY:
-            return await self.store.update(
-                record.id, lambda r: r.evolve(status=Status.READY, format="jpeg").with_job(None, None)
-            )
-        if status == Status.FAILED:
-            error = ImageError(code="media_failed", message="not an image")
-            return await self.store.update(
-                record.id, lambda r: r.evolve(status=Status.FAILED, error=error).with_job(None, None)
-            )
-        return record
-
-
-Run = Callable[[Callable[[Env], Coroutine[Any, Any, Any]]], Any]
+from jobs.store import ImageStore
+from tests.support.records import Env
 
 
 @pytest.fixture
-def run(redis_url: str) -> Run:
-    """Run ``scenario(env)`` on a fresh event loop against the private redis-server."""
-
-    def runner(scenario: Callable[[Env], Coroutine[Any, Any, Any]]) -> Any:
-        async def main() -> Any:
-            redis = Redis.from_url(redis_url)
-            storage = MemoryStorage()
-            try:
-                return await scenario(Env(redis, storage, ImageStore(redis, storage)))
-            finally:
-                await redis.aclose()
-
-        return asyncio.run(main())
-
-    return runner
+async def env(redis_url: str) -> AsyncIterator[Env]:
+    """The private redis-server (flushed), a memory storage and the store over both, on the test's loop."""
+    redis = Redis.from_url(redis_url)
+    storage = MemoryStorage()
+    try:
+        yield Env(redis, storage, ImageStore(redis, storage))
+    finally:
+        await redis.aclose()

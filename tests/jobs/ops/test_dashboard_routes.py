@@ -22,8 +22,8 @@ from jobs.settings import Settings
 from jobs.states import Status
 from jobs.storage import open_storage
 from jobs.store import ImageStore, Record
-from tests.jobs.ops.conftest import Env
 from tests.support.dead_letters import kill
+from tests.support.records import Env
 
 IDS = re.compile(r'<figure data-image-id="(image_[a-z2-7]{24})"')
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,17 +21,14 @@ from jobs.store import ImageStore, Record
 Scenario = Callable[[ImageStore, Storage], Awaitable[Any]]
 
 
-def run(settings: Settings, scenario: Scenario) -> Any:
-    async def main() -> Any:
-        redis = Redis.from_url(settings.redis_url)
-        storage = await open_storage(settings)
-        try:
-            return await scenario(ImageStore(redis, storage), storage)
-        finally:
-            await storage.close()
-            await redis.aclose()
-
-    return asyncio.run(main())
+async def run(settings: Settings, scenario: Scenario) -> Any:
+    redis = Redis.from_url(settings.redis_url)
+    storage = await open_storage(settings)
+    try:
+        return await scenario(ImageStore(redis, storage), storage)
+    finally:
+        await storage.close()
+        await redis.aclose()
 
 
 async def image(store: ImageStore, status: Status, **fields: Any) -> Record:
@@ -99,7 +95,7 @@ def problems_of(expected: dict[str, Problem | None]) -> list[Problem]:
     return sorted((p for p in expected.values() if p is not None), key=lambda p: p.key)
 
 
-def test_fsck_finds_every_orphan_and_every_missing_object(storage_settings: Settings) -> None:
+async def test_fsck_finds_every_orphan_and_every_missing_object(storage_settings: Settings) -> None:
     async def scenario(
         store: ImageStore, storage: Storage
     ) -> tuple[list[Problem], FsckReport, list[Problem]]:
@@ -108,14 +104,14 @@ def test_fsck_finds_every_orphan_and_every_missing_object(storage_settings: Sett
         report = await Fsck(store, storage, grace_s=0, on_problem=found.append).run()
         return problems_of(expected), report, sorted(found, key=lambda p: p.key)
 
-    expected, report, found = run(storage_settings, scenario)
+    expected, report, found = await run(storage_settings, scenario)
     assert found == expected
     assert report.found == {"orphan": 5, "missing": 1, "unindexed": 2, "foreign": 1}
     assert (report.records, report.repaired, report.remaining) == (5, 0, 9)
     assert report.as_dict()["clean"] is False
 
 
-def test_repair_removes_orphans_only_and_a_second_run_finds_none(storage_settings: Settings) -> None:
+async def test_repair_removes_orphans_only_and_a_second_run_finds_none(storage_settings: Settings) -> None:
     async def scenario(
         store: ImageStore, storage: Storage
     ) -> tuple[FsckReport, FsckReport, set[str], set[str]]:
@@ -127,13 +123,13 @@ def test_repair_removes_orphans_only_and_a_second_run_finds_none(storage_setting
         }
         return repaired, again, kept, {o.key async for o in storage.scan("")}
 
-    repaired, again, kept, left = run(storage_settings, scenario)
+    repaired, again, kept, left = await run(storage_settings, scenario)
     assert (repaired.found["orphan"], repaired.repaired) == (5, 5)
     assert again.found == {"orphan": 0, "missing": 1, "unindexed": 2, "foreign": 1}
     assert left == kept  # every owned object, the unindexed and the foreign one stay
 
 
-def test_the_scheduler_sweep_removes_staged_originals_only(settings: Settings) -> None:
+async def test_the_scheduler_sweep_removes_staged_originals_only(settings: Settings) -> None:
     async def scenario(store: ImageStore, storage: Storage) -> tuple[FsckReport, set[str]]:
         expected = await a_messy_store(store, storage)
         report = await Fsck(store, storage, grace_s=0, repair=ORIGINALS_ONLY).run()
@@ -142,22 +138,22 @@ def test_the_scheduler_sweep_removes_staged_originals_only(settings: Settings) -
         }
         return report, gone
 
-    report, gone = run(settings, scenario)
+    report, gone = await run(settings, scenario)
     assert report.repaired == 2 and {k.split("/")[0] for k in gone} == {"originals"}  # refused, blocked
 
 
-def test_nothing_within_the_grace_period_is_judged_or_removed(settings: Settings) -> None:
+async def test_nothing_within_the_grace_period_is_judged_or_removed(settings: Settings) -> None:
     async def scenario(store: ImageStore, storage: Storage) -> tuple[FsckReport, int, int]:
         expected = await a_messy_store(store, storage)
         report = await Fsck(store, storage, grace_s=3600, repair=EVERY_KIND).run()
         return report, len([k for k, p in expected.items() if p is None or p.kind != "missing"]), 5
 
-    report, objects, records = run(settings, scenario)
+    report, objects, records = await run(settings, scenario)
     assert report.found == {"orphan": 0, "missing": 0, "unindexed": 0, "foreign": 0}
     assert (report.objects, report.recent, report.repaired) == (objects, objects + records, 0)
 
 
-def test_memory_stays_bounded_the_listing_is_streamed_and_checked_in_batches(
+async def test_memory_stays_bounded_the_listing_is_streamed_and_checked_in_batches(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Never ``list()`` (which holds every key of a prefix), at most BATCH ids per Redis read."""
@@ -181,17 +177,17 @@ def test_memory_stays_bounded_the_listing_is_streamed_and_checked_in_batches(
         counting = Counting(store.redis, storage)
         return await Fsck(counting, storage, grace_s=0).run()
 
-    report = run(settings, scenario)
+    report = await run(settings, scenario)
     assert report.found["orphan"] == 10 and report.records == 10
     assert reads and max(reads) <= 3
 
 
-def test_the_summary_is_what_metrics_export(settings: Settings) -> None:
+async def test_the_summary_is_what_metrics_export(settings: Settings) -> None:
     async def scenario(store: ImageStore, storage: Storage) -> dict[str, float] | None:
         report = FsckReport(found={"orphan": 4, "missing": 1, "unindexed": 0, "foreign": 2}, repaired=3)
         await save_summary(store.redis, report, at=1234.0)
         return await read_summary(store.redis)
 
-    assert run(settings, scenario) == {
+    assert await run(settings, scenario) == {
         "orphan": 1.0, "missing": 1.0, "unindexed": 0.0, "foreign": 2.0, "repaired": 3.0, "at": 1234.0,
     }  # fmt: skip

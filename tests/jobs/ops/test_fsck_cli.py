@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from jobs.constants import original_key
 from jobs.ids import new_image_id
 from jobs.settings import Settings
 
-Cli = Callable[..., tuple[int, list[dict[str, object]]]]
+Cli = Callable[..., tuple[int, list[dict[str, Any]]]]
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def fsck(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], se
     for name, value in settings.to_env().items():
         monkeypatch.setenv(name, value)
 
-    def run(*argv: str) -> tuple[int, list[dict[str, object]]]:
+    def run(*argv: str) -> tuple[int, list[dict[str, Any]]]:
         capsys.readouterr()
         code = main(["fsck", *argv])
         return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -43,7 +44,7 @@ def test_fsck_lists_an_orphan_exits_1_and_repair_removes_it(fsck: Cli, settings:
     staged.write_bytes(b"bytes of an upload answered 503")
 
     code, lines = fsck()  # FSCK_GRACE (an hour): too young to judge
-    assert code == 0 and lines[-1]["summary"]["recent"] == 1  # type: ignore[index]
+    assert code == 0 and lines[-1]["summary"]["recent"] == 1
 
     code, lines = fsck("--grace", "0")
     assert code == 1
@@ -57,7 +58,7 @@ def test_fsck_lists_an_orphan_exits_1_and_repair_removes_it(fsck: Cli, settings:
 
     code, lines = fsck("--grace", "0", "--repair")
     assert code == 0 and lines[0]["repaired"] is True and not staged.exists()
-    assert lines[-1]["summary"]["repaired"] == 1  # type: ignore[index]
+    assert lines[-1]["summary"]["repaired"] == 1
 
 
 def test_fsck_refuses_bad_usage_with_2(fsck: Cli) -> None:

@@ -1,23 +1,22 @@
 """Helpers for the storage tests: run a scenario against a storage opened on a fresh event loop.
 
-There is no pytest-asyncio: each test is a sync function that calls :func:`run_scenario`,
-which opens the backend *inside* ``asyncio.run`` (the S3 client must belong to the loop
-that uses it), awaits the scenario and closes the backend.
+Most storage tests are ``async def`` (anyio's pytest plugin) on a ``storage`` fixture opened on
+the test's own loop. :func:`run_scenario` is for the sync S3 tests that open a backend with
+settings of their own: it opens it *inside* ``asyncio.run`` (the S3 client must belong to the
+loop that uses it), awaits the scenario and closes the backend.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
 from jobs.settings import Settings
 from jobs.storage.base import Storage
 
 T = TypeVar("T")
 Opener: TypeAlias = Callable[[], Awaitable[Storage]]
-Scenario: TypeAlias = Callable[[Storage], Awaitable[Any]]
-Runner: TypeAlias = Callable[[Scenario], Any]
 
 
 def run_scenario(opener: Opener, scenario: Callable[[Storage], Awaitable[T]]) -> T:

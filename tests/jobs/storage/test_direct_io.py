@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 from pathlib import Path
@@ -59,43 +58,43 @@ def leftovers(root: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_big_objects_round_trip_exactly(tmp_path: Path, size: int) -> None:
+async def test_big_objects_round_trip_exactly(tmp_path: Path, size: int) -> None:
     storage = LocalStorage(tmp_path)
     data = pattern(size)
 
-    asyncio.run(storage.put("originals/image_1", data))
+    await storage.put("originals/image_1", data)
 
-    assert asyncio.run(storage.get("originals/image_1")) == data
+    assert await storage.get("originals/image_1") == data
     assert (tmp_path / "originals" / "image_1").stat().st_size == size  # the padding was cut off
     assert leftovers(tmp_path) == []
 
 
-def test_objects_of_a_mebibyte_or_more_bypass_the_page_cache(
+async def test_objects_of_a_mebibyte_or_more_bypass_the_page_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = LocalStorage(tmp_path)
     flags = open_flags_seen(monkeypatch)
     direct = direct_pwrites(monkeypatch)
 
-    asyncio.run(storage.put("originals/small", pattern(DIRECT_MIN_BYTES - 1)))
-    asyncio.run(storage.put("originals/big", pattern(3_700_123)))
+    await storage.put("originals/small", pattern(DIRECT_MIN_BYTES - 1))
+    await storage.put("originals/big", pattern(3_700_123))
 
     assert [bool(f & O_DIRECT) for f in flags] == [False, True]
     # every chunk of the big one went to the disk directly: 3.7 MB in 1 MiB chunks
     assert direct == [True, True, True, True]
 
 
-def test_writes_without_fsync_stay_buffered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_writes_without_fsync_stay_buffered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """STORAGE_FSYNC=false trades durability for speed: no O_DIRECT wait for the disk either."""
     storage = LocalStorage(tmp_path, fsync=False)
     flags = open_flags_seen(monkeypatch)
 
-    asyncio.run(storage.put("originals/big", pattern(3_700_123)))
+    await storage.put("originals/big", pattern(3_700_123))
 
     assert [bool(f & O_DIRECT) for f in flags] == [False]
 
 
-def test_a_filesystem_refusing_o_direct_at_open_gets_ordinary_writes(
+async def test_a_filesystem_refusing_o_direct_at_open_gets_ordinary_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = LocalStorage(tmp_path)
@@ -114,11 +113,11 @@ def test_a_filesystem_refusing_o_direct_at_open_gets_ordinary_writes(
     monkeypatch.setattr(atomic_files.os, "open", refusing)
     first, second = pattern(3_000_000), pattern(2_000_000)
 
-    asyncio.run(storage.put("originals/image_1", first))
-    asyncio.run(storage.put("originals/image_2", second))
+    await storage.put("originals/image_1", first)
+    await storage.put("originals/image_2", second)
 
-    assert asyncio.run(storage.get("originals/image_1")) == first
-    assert asyncio.run(storage.get("originals/image_2")) == second
+    assert await storage.get("originals/image_1") == first
+    assert await storage.get("originals/image_2") == second
     # asked once, refused, retried without; then never asked again
     assert [bool(f & O_DIRECT) for f in flags] == [True, False, False]
     assert leftovers(tmp_path) == []
@@ -141,21 +140,21 @@ def refuse_direct_pwrite(monkeypatch: pytest.MonkeyPatch, *, after: int) -> list
 
 
 @pytest.mark.parametrize("after", [0, 2])
-def test_a_direct_write_refused_midway_is_finished_without_it(
+async def test_a_direct_write_refused_midway_is_finished_without_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: int
 ) -> None:
     storage = LocalStorage(tmp_path)
     calls = refuse_direct_pwrite(monkeypatch, after=after)
     data = pattern(3_700_123)
 
-    asyncio.run(storage.put("originals/image_1", data))
+    await storage.put("originals/image_1", data)
 
-    assert asyncio.run(storage.get("originals/image_1")) == data
+    assert await storage.get("originals/image_1") == data
     assert (tmp_path / "originals" / "image_1").stat().st_size == len(data)
     assert calls[: after + 1] == [True] * (after + 1)  # the refused one, then the rest buffered
     assert not any(calls[after + 1 :])
     flags = open_flags_seen(monkeypatch)
-    asyncio.run(storage.put("originals/image_2", data))
+    await storage.put("originals/image_2", data)
     assert [bool(f & O_DIRECT) for f in flags] == [False]  # the storage stopped asking
 
 
@@ -191,17 +190,17 @@ def test_a_short_direct_write_is_completed(tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a tmpfs at /dev/shm")
-def test_tmpfs_whatever_its_kernel_says(tmp_path: Path) -> None:
+async def test_tmpfs_whatever_its_kernel_says(tmp_path: Path) -> None:
     """A real filesystem that may refuse O_DIRECT (tmpfs before 6.6): the bytes are right either way."""
     import tempfile
 
     with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
         storage = LocalStorage(shm)
         data = pattern(3_700_123)
-        asyncio.run(storage.put("originals/image_1", data))
-        asyncio.run(storage.put("originals/image_2", data))
-        assert asyncio.run(storage.get("originals/image_1")) == data
-        assert asyncio.run(storage.get("originals/image_2")) == data
+        await storage.put("originals/image_1", data)
+        await storage.put("originals/image_2", data)
+        assert await storage.get("originals/image_1") == data
+        assert await storage.get("originals/image_2") == data
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -222,42 +221,44 @@ def read_opens(monkeypatch: pytest.MonkeyPatch, *, refuse: bool = False) -> list
     return seen
 
 
-def test_big_objects_are_read_around_the_page_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_big_objects_are_read_around_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage = LocalStorage(tmp_path)
     small, big = pattern(DIRECT_MIN_BYTES - 1), pattern(3_700_123)
-    asyncio.run(storage.put("originals/small", small))
-    asyncio.run(storage.put("originals/big", big))
+    await storage.put("originals/small", small)
+    await storage.put("originals/big", big)
     opens = read_opens(monkeypatch)
 
-    assert asyncio.run(storage.get("originals/small")) == small  # read the ordinary way (cacheable)
-    assert asyncio.run(storage.get("originals/big")) == big
+    assert await storage.get("originals/small") == small  # read the ordinary way (cacheable)
+    assert await storage.get("originals/big") == big
 
     assert opens == [True]  # only the big one went through direct_io's O_DIRECT open
 
 
 @pytest.fixture
-def stored_big(tmp_path: Path) -> tuple[LocalStorage, bytes]:
+async def stored_big(tmp_path: Path) -> tuple[LocalStorage, bytes]:
     """A storage holding one 3.7 MB object at ``originals/big``, and its bytes."""
     storage = LocalStorage(tmp_path)
     big = pattern(3_700_123)
-    asyncio.run(storage.put("originals/big", big))
+    await storage.put("originals/big", big)
     return storage, big
 
 
-def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
+async def test_a_filesystem_refusing_direct_reads_gets_ordinary_ones(
     stored_big: tuple[LocalStorage, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage, big = stored_big
     opens = read_opens(monkeypatch, refuse=True)
 
-    assert asyncio.run(storage.get("originals/big")) == big
-    assert asyncio.run(storage.get("originals/big")) == big
+    assert await storage.get("originals/big") == big
+    assert await storage.get("originals/big") == big
 
     assert opens == [True]  # refused once; the storage then stopped asking, for writes too
     assert storage.files.direct is False
 
 
-def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
+async def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
     stored_big: tuple[LocalStorage, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage, big = stored_big
@@ -267,7 +268,7 @@ def test_a_direct_read_refused_after_open_is_read_again_the_ordinary_way(
 
     monkeypatch.setattr(direct_io.os, "preadv", refusing)
 
-    assert asyncio.run(storage.get("originals/big")) == big
+    assert await storage.get("originals/big") == big
     assert storage.files.direct is False
 
 

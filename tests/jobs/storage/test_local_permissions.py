@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from collections.abc import Iterator
@@ -41,11 +40,11 @@ async def store_everything(storage: LocalStorage) -> None:
 @pytest.mark.parametrize(("umask", "file_mode", "dir_mode"), [(0o022, 0o640, 0o750), (0o077, 0o600, 0o700)],
                          indirect=["umask"])  # fmt: skip
 @pytest.mark.parametrize("fsync", [True, False])
-def test_objects_and_their_directories_are_private(
+async def test_objects_and_their_directories_are_private(
     tmp_path: Path, umask: int, file_mode: int, dir_mode: int, fsync: bool
 ) -> None:
     root = tmp_path / "data"
-    asyncio.run(store_everything(LocalStorage(root, fsync=fsync)))
+    await store_everything(LocalStorage(root, fsync=fsync))
     found = modes(root)
     files = {p: m for p, m in found.items() if (root / p).is_file()}
     dirs = {p: m for p, m in found.items() if (root / p).is_dir()}

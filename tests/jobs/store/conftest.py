@@ -1,7 +1,8 @@
+"""Fixtures for the store tests: an ``ImageStore`` on the private Redis over a memory storage."""
+
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -11,19 +12,15 @@ from jobs.store import ImageStore
 
 
 @pytest.fixture
-def run_with_store(redis_url: str) -> Callable[..., Any]:
-    """Run ``fn(store, storage)`` on a fresh event loop with a real Redis and a memory storage."""
-    import asyncio
+def storage() -> MemoryStorage:
+    return MemoryStorage()
 
-    def runner(fn: Callable[[ImageStore, MemoryStorage], Coroutine[Any, Any, Any]]) -> Any:
-        async def main() -> Any:
-            redis = Redis.from_url(redis_url)
-            storage = MemoryStorage()
-            try:
-                return await fn(ImageStore(redis, storage), storage)
-            finally:
-                await redis.aclose()
 
-        return asyncio.run(main())
-
-    return runner
+@pytest.fixture
+async def store(redis_url: str, storage: MemoryStorage) -> AsyncIterator[ImageStore]:
+    """A real ``ImageStore`` (the private redis-server, flushed) on the test's event loop."""
+    redis = Redis.from_url(redis_url)
+    try:
+        yield ImageStore(redis, storage)
+    finally:
+        await redis.aclose()

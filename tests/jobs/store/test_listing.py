@@ -13,7 +13,6 @@ from jobs.errors import InvalidRequest
 from jobs.ids import new_image_id
 from jobs.models import Image, ImageError
 from jobs.states import Status
-from jobs.storage.memory import MemoryStorage
 from jobs.store import ImageStore, ListQuery, Record, list_images
 
 Runner = Callable[..., Any]
@@ -42,99 +41,84 @@ async def walk(store: ImageStore, account: str, **query: Any) -> list[str]:
         cursor = page.next_cursor
 
 
-def test_sort_orders_and_paging(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        for i, name in enumerate(["delta", "Alpha", "charlie", "bravo", "echo"]):
-            await add(store, name, i)
-        await add(store, "other-account", 99, account="globex")
-        assert await walk(store, "acme", limit=2) == ["echo", "bravo", "charlie", "Alpha", "delta"]
-        assert await walk(store, "acme", limit=2, sort="created_at") == [
-            "delta",
-            "Alpha",
-            "charlie",
-            "bravo",
-            "echo",
-        ]
-        assert await walk(store, "acme", limit=3, sort="name") == [
-            "Alpha",
-            "bravo",
-            "charlie",
-            "delta",
-            "echo",
-        ]
-        assert await walk(store, "acme", limit=1, sort="-name") == [
-            "echo",
-            "delta",
-            "charlie",
-            "bravo",
-            "Alpha",
-        ]
-
-    run_with_store(scenario)
+async def test_sort_orders_and_paging(store: ImageStore) -> None:
+    for i, name in enumerate(["delta", "Alpha", "charlie", "bravo", "echo"]):
+        await add(store, name, i)
+    await add(store, "other-account", 99, account="globex")
+    assert await walk(store, "acme", limit=2) == ["echo", "bravo", "charlie", "Alpha", "delta"]
+    assert await walk(store, "acme", limit=2, sort="created_at") == [
+        "delta",
+        "Alpha",
+        "charlie",
+        "bravo",
+        "echo",
+    ]
+    assert await walk(store, "acme", limit=3, sort="name") == [
+        "Alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+    ]
+    assert await walk(store, "acme", limit=1, sort="-name") == [
+        "echo",
+        "delta",
+        "charlie",
+        "bravo",
+        "Alpha",
+    ]
 
 
-def test_ties_on_created_at_are_neither_skipped_nor_repeated(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        for i in range(7):
-            await add(store, f"same-{i}", 5)  # identical timestamps
-        await add(store, "later", 6)
-        desc = await walk(store, "acme", limit=2)
-        asc = await walk(store, "acme", limit=3, sort="created_at")
-        assert len(desc) == 8 and len(set(desc)) == 8 and desc[0] == "later"
-        assert asc == list(reversed(desc))
-
-    run_with_store(scenario)
+async def test_ties_on_created_at_are_neither_skipped_nor_repeated(store: ImageStore) -> None:
+    for i in range(7):
+        await add(store, f"same-{i}", 5)  # identical timestamps
+    await add(store, "later", 6)
+    desc = await walk(store, "acme", limit=2)
+    asc = await walk(store, "acme", limit=3, sort="created_at")
+    assert len(desc) == 8 and len(set(desc)) == 8 and desc[0] == "later"
+    assert asc == list(reversed(desc))
 
 
-def test_failed_only_when_filtered_and_name_substring(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        await add(store, "Sunset beach", 1, status=Status.READY)
-        await add(store, "sunrise", 2)
-        await add(
-            store,
-            "broken sunset",
-            3,
-            status=Status.FAILED,
-            error=ImageError(code="media_failed", message="x"),
-        )
-        assert await walk(store, "acme") == ["sunrise", "Sunset beach"]
-        assert await walk(store, "acme", status=Status.FAILED) == ["broken sunset"]
-        assert await walk(store, "acme", name="SUNSET") == ["Sunset beach"]
-        assert await walk(store, "acme", name="sun", status=Status.PROCESSING) == ["sunrise"]
-
-    run_with_store(scenario)
+async def test_failed_only_when_filtered_and_name_substring(store: ImageStore) -> None:
+    await add(store, "Sunset beach", 1, status=Status.READY)
+    await add(store, "sunrise", 2)
+    await add(
+        store,
+        "broken sunset",
+        3,
+        status=Status.FAILED,
+        error=ImageError(code="media_failed", message="x"),
+    )
+    assert await walk(store, "acme") == ["sunrise", "Sunset beach"]
+    assert await walk(store, "acme", status=Status.FAILED) == ["broken sunset"]
+    assert await walk(store, "acme", name="SUNSET") == ["Sunset beach"]
+    assert await walk(store, "acme", name="sun", status=Status.PROCESSING) == ["sunrise"]
 
 
-def test_concurrent_inserts_do_not_disturb_a_walk(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        originals = [f"img-{i:03d}" for i in range(60)]
-        for i, name in enumerate(originals):
-            await add(store, name, i)
-        seen: list[str] = []
-        cursor = None
-        n = 1000
-        while True:
-            page = await list_images(store, "acme", ListQuery(limit=7, cursor=cursor))
-            seen += [i.name for i in page.data]
-            # new images arrive between pages (newer than everything: land before the cursor)
-            await asyncio.gather(*(add(store, f"new-{n + k}", 10_000 + n + k) for k in range(3)))
-            n += 3
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-        assert len(seen) == len(set(seen))
-        assert [s for s in seen if s.startswith("img-")] == list(reversed(originals))
-
-    run_with_store(scenario)
+async def test_concurrent_inserts_do_not_disturb_a_walk(store: ImageStore) -> None:
+    originals = [f"img-{i:03d}" for i in range(60)]
+    for i, name in enumerate(originals):
+        await add(store, name, i)
+    seen: list[str] = []
+    cursor = None
+    n = 1000
+    while True:
+        page = await list_images(store, "acme", ListQuery(limit=7, cursor=cursor))
+        seen += [i.name for i in page.data]
+        # new images arrive between pages (newer than everything: land before the cursor)
+        await asyncio.gather(*(add(store, f"new-{n + k}", 10_000 + n + k) for k in range(3)))
+        n += 3
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen))
+    assert [s for s in seen if s.startswith("img-")] == list(reversed(originals))
 
 
-def test_bad_cursor_and_limits_are_rejected(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        for bad in ("!!!", "eyJzIjoibmFtZSJ9", "e30"):
-            with pytest.raises(InvalidRequest) as info:
-                await list_images(store, "acme", ListQuery(cursor=bad))
-            assert info.value.field == "cursor"
-        with pytest.raises(InvalidRequest):
-            await list_images(store, "acme", ListQuery(limit=101))
-
-    run_with_store(scenario)
+async def test_bad_cursor_and_limits_are_rejected(store: ImageStore) -> None:
+    for bad in ("!!!", "eyJzIjoibmFtZSJ9", "e30"):
+        with pytest.raises(InvalidRequest) as info:
+            await list_images(store, "acme", ListQuery(cursor=bad))
+        assert info.value.field == "cursor"
+    with pytest.raises(InvalidRequest):
+        await list_images(store, "acme", ListQuery(limit=101))

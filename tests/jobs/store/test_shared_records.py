@@ -14,7 +14,6 @@ import worker.pipeline.webhook
 from jobs.api.routes.webhooks import WebhookAttempt
 from jobs.constants import webhook_attempts_key
 from jobs.errors import NotFound
-from jobs.storage.memory import MemoryStorage
 from jobs.store import ImageStore, purge_status, webhook_attempts
 from jobs.store.webhook_attempts import Attempt
 
@@ -49,34 +48,28 @@ def test_the_api_schema_of_an_attempt_is_the_record() -> None:
         assert WebhookAttempt.model_validate(asdict(record)).model_dump() == asdict(record)
 
 
-def test_attempts_read_back_newest_first_skipping_foreign_entries(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        redis = store.redis
-        await webhook_attempts.record_attempt(redis, "img_1", attempt("dlv_a", 1))
-        await redis.lpush(webhook_attempts_key("img_1"), b"not json", b'{"delivery_id": 3}')
-        await webhook_attempts.record_attempt(redis, "img_1", attempt("dlv_a", 2))
-        assert await webhook_attempts.read_attempts(redis, "img_1") == [
-            attempt("dlv_a", 2),
-            attempt("dlv_a", 1),
-        ]
-        assert await webhook_attempts.previous_attempts(redis, "img_1", "dlv_a") == 2
-        assert await webhook_attempts.previous_attempts(redis, "img_1", "dlv_b") == 0
-        assert await webhook_attempts.read_attempts(redis, "img_2") == []
-
-    run_with_store(scenario)
+async def test_attempts_read_back_newest_first_skipping_foreign_entries(store: ImageStore) -> None:
+    redis = store.redis
+    await webhook_attempts.record_attempt(redis, "img_1", attempt("dlv_a", 1))
+    await redis.lpush(webhook_attempts_key("img_1"), b"not json", b'{"delivery_id": 3}')
+    await webhook_attempts.record_attempt(redis, "img_1", attempt("dlv_a", 2))
+    assert await webhook_attempts.read_attempts(redis, "img_1") == [
+        attempt("dlv_a", 2),
+        attempt("dlv_a", 1),
+    ]
+    assert await webhook_attempts.previous_attempts(redis, "img_1", "dlv_a") == 2
+    assert await webhook_attempts.previous_attempts(redis, "img_1", "dlv_b") == 0
+    assert await webhook_attempts.read_attempts(redis, "img_2") == []
 
 
-def test_a_purge_status_is_queued_then_done_and_only_its_accounts(run_with_store: Runner) -> None:
-    async def scenario(store: ImageStore, storage: MemoryStorage) -> None:
-        redis = store.redis
-        await purge_status.write_queued(redis, "p1", "acme", "account")
-        assert await purge_status.read_status(redis, "acme", "p1") == {"state": "queued", "scope": "account"}
-        await purge_status.write_done(redis, "p1", "acme", "account", objects=3, urls=2)
-        done = await purge_status.read_status(redis, "acme", "p1")
-        assert done["state"] == "done" and done["objects"] == 3 and done["urls"] == 2 and "at" in done
-        assert "account" not in done
-        for account, purge_id in (("globex", "p1"), ("acme", "p2")):
-            with pytest.raises(NotFound):
-                await purge_status.read_status(redis, account, purge_id)
-
-    run_with_store(scenario)
+async def test_a_purge_status_is_queued_then_done_and_only_its_accounts(store: ImageStore) -> None:
+    redis = store.redis
+    await purge_status.write_queued(redis, "p1", "acme", "account")
+    assert await purge_status.read_status(redis, "acme", "p1") == {"state": "queued", "scope": "account"}
+    await purge_status.write_done(redis, "p1", "acme", "account", objects=3, urls=2)
+    done = await purge_status.read_status(redis, "acme", "p1")
+    assert done["state"] == "done" and done["objects"] == 3 and done["urls"] == 2 and "at" in done
+    assert "account" not in done
+    for account, purge_id in (("globex", "p1"), ("acme", "p2")):
+        with pytest.raises(NotFound):
+            await purge_status.read_status(redis, account, purge_id)

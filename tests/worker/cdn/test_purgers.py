@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -23,7 +22,7 @@ def test_factory_picks_by_setting(settings: Settings) -> None:
         make_purger(settings.model_copy(update={"cdn_purger": "http"}), client)
 
 
-def test_http_purger_batches_and_classifies_errors() -> None:
+async def test_http_purger_batches_and_classifies_errors() -> None:
     seen: list[list[str]] = []
     status = {"code": 200}
 
@@ -36,18 +35,18 @@ def test_http_purger_batches_and_classifies_errors() -> None:
             await HttpPurger(client, "https://cdn.example/purge").purge(urls)
 
     urls = [f"https://cdn.example/{i}.jpg" for i in range(1200)]
-    asyncio.run(purge(urls))
+    await purge(urls)
     assert [len(batch) for batch in seen] == [500, 500, 200]
     assert [u for batch in seen for u in batch] == urls
     status["code"] = 503
     with pytest.raises(Unavailable):
-        asyncio.run(purge(urls[:1]))
+        await purge(urls[:1])
     status["code"] = 403
     with pytest.raises(StorageError):
-        asyncio.run(purge(urls[:1]))
+        await purge(urls[:1])
 
 
-def test_log_purger_remembers() -> None:
+async def test_log_purger_remembers() -> None:
     purger = LogPurger()
-    asyncio.run(purger.purge(["a", "b"]))
+    await purger.purge(["a", "b"])
     assert purger.purged == ["a", "b"]

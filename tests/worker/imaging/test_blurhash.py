@@ -7,9 +7,8 @@ import math
 import pytest
 from PIL import Image as PILImage
 
+from tests.support.imaging import halves
 from worker.imaging.blurhash import encode_blurhash, placeholder
-
-from .conftest import halves
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 

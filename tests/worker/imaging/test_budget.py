@@ -9,11 +9,10 @@ from PIL import Image as PILImage
 
 from jobs.errors import TooLarge
 from jobs.operations import validate_operations
+from tests.support.imaging import animated_gif, encode
 from worker.imaging import Limits, process_transform, process_upload, render
 from worker.imaging import ops as ops_module
 from worker.imaging.ops import STEPS, Step, apply_operations
-
-from .conftest import animated_gif, encode
 
 TEN_FRAMES = [(i * 20, 0, 0) for i in range(10)]
 # The review's repro: a 10-frame 16x16 GIF resized to 7000x7000 (2 GB of pixels), then an op
@@ -31,7 +30,7 @@ def allocations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     real_new = PILImage.new
 
     def recording_new(mode: str, size: tuple[int, int], *args: Any, **kwargs: Any) -> PILImage.Image:
-        sizes.append(tuple(size))  # type: ignore[arg-type]
+        sizes.append((size[0], size[1]))
         if size[0] * size[1] > 4_000_000:
             raise AssertionError(f"a {size[0]}x{size[1]} layer was allocated")
         return real_new(mode, size, *args, **kwargs)

@@ -6,10 +6,8 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageCms
 
-from worker.imaging import Limits, process_upload
-from worker.imaging.color import flatten, is_srgb_profile, to_working
-
-from .conftest import (
+from tests.support.images import pixel
+from tests.support.imaging import (
     ADOBE_RGB_D50,
     SWAPPED_RB_D50,
     close,
@@ -20,6 +18,8 @@ from .conftest import (
     rgb_at,
     rgb_icc_profile,
 )
+from worker.imaging import Limits, process_upload
+from worker.imaging.color import flatten, is_srgb_profile, to_working
 
 
 def test_embedded_profile_is_converted_to_srgb(limits: Limits) -> None:
@@ -75,7 +75,7 @@ def test_lab_tiff_is_converted() -> None:
     lab = PILImage.new("LAB", (8, 8), (255, 128, 128))  # L=100, a=b=0: white
     out = to_working(lab)
     assert out.mode == "RGB"
-    assert close(out.getpixel((0, 0)), (255, 255, 255), 3)  # type: ignore[arg-type]
+    assert close(pixel(out, (0, 0)), (255, 255, 255), 3)
 
 
 def test_16_bit_grey_png_is_scaled_not_clipped(limits: Limits) -> None:
@@ -136,4 +136,4 @@ def test_flatten_composites_on_background() -> None:
     flat = flatten(image, (0, 0, 255))
     assert flat.mode == "RGB"
     assert flat.getpixel((0, 0)) == (0, 0, 255)
-    assert close(flat.getpixel((1, 0)), (128, 0, 127), 2)  # type: ignore[arg-type]
+    assert close(pixel(flat, (1, 0)), (128, 0, 127), 2)

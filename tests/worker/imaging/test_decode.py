@@ -10,11 +10,10 @@ import pytest
 from PIL import Image as PILImage
 
 from jobs.errors import DarkroomError, MediaFailed, TooLarge, UnsupportedMediaType
+from tests.support.imaging import BLUE, RED, animated_gif, encode, halves, png_header_only, rgb_at
 from worker.imaging import Limits, probe, process_upload
 from worker.imaging.decode import decode, open_source
 from worker.imaging.sniff import sniff
-
-from .conftest import BLUE, RED, animated_gif, encode, halves, png_header_only, rgb_at
 
 INPUTS = {
     "jpeg": lambda im: encode(im, "JPEG", quality=95),

@@ -11,9 +11,8 @@ from PIL import Image as PILImage
 
 from jobs.errors import TooLarge
 from jobs.operations import validate_operations
+from tests.support.imaging import encode
 from worker.imaging import Limits, process_transform, process_upload, render
-
-from .conftest import encode
 
 FLIP = validate_operations([{"op": "flip"}])
 

@@ -9,9 +9,9 @@ from PIL import Image as PILImage
 
 from jobs.constants import OUTPUT_FORMATS
 from jobs.errors import InvalidRequest
+from tests.support.images import rgb
+from tests.support.imaging import close, frames, halves, metadata_found, rgb_at
 from worker.imaging.encode import EncodeOptions, check_output_format, default_output_format, encode
-
-from .conftest import close, frames, halves, metadata_found, rgb_at
 
 PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
 
@@ -82,7 +82,7 @@ def test_animation_is_kept_for_animated_formats(fmt: str) -> None:
     assert frames(encoded.data) == 3
     reopened = PILImage.open(io.BytesIO(encoded.data))
     reopened.seek(2)
-    assert close(reopened.convert("RGB").getpixel((5, 5)), (0, 0, 255), 10)  # type: ignore[arg-type]
+    assert close(rgb(reopened, (5, 5)), (0, 0, 255), 10)
     assert reopened.info.get("duration") == 90
 
 

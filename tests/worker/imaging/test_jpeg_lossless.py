@@ -8,11 +8,18 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageCms
 
+from tests.support.imaging import (
+    ADOBE_RGB_D50,
+    encode,
+    exif_bytes,
+    halves,
+    metadata_found,
+    open_bytes,
+    rgb_icc_profile,
+)
 from worker.imaging import Limits, process_upload
 from worker.imaging.decode import open_source
 from worker.imaging.jpeg_lossless import estimate_quality, lossless_master, strip_jpeg
-
-from .conftest import ADOBE_RGB_D50, encode, exif_bytes, halves, metadata_found, open_bytes, rgb_icc_profile
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
 

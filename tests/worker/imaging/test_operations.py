@@ -9,16 +9,17 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from jobs.errors import InvalidRequest, TooLarge
+from jobs.operations import validate_operations
+from tests.support.images import band_extrema
+from tests.support.imaging import BLUE, RED, WHITE, close, encode, halves, open_bytes, rgb_at
 from worker.imaging import Limits, render
-
-from .conftest import BLUE, RED, WHITE, close, encode, halves, open_bytes, rgb_at
 
 R, B, W = (255, 0, 0, 255), (0, 0, 255, 255), (255, 255, 255, 255)
 
 
 def run(image: PILImage.Image, ops: list[dict[str, Any]], limits: Limits, **kw: Any) -> PILImage.Image:
     """Render ``ops`` on a lossless PNG of ``image`` (PNG output unless a convert says otherwise)."""
-    encoded = render(encode(image, "PNG"), ops, limits, **kw)  # type: ignore[arg-type]
+    encoded = render(encode(image, "PNG"), validate_operations(ops), limits, **kw)
     out = open_bytes(encoded.data)
     assert out.size == (encoded.width, encoded.height)
     return out
@@ -196,9 +197,11 @@ def test_rotate_any_angle_expands_with_background(limits: Limits) -> None:
     assert px(out, 2, 2)[3] == 0  # corners are transparent
     jpeg = render(
         encode(halves(100, 100), "PNG"),
-        [{"op": "rotate", "angle": 30, "background": "black"}, {"op": "convert", "format": "jpeg"}],
+        validate_operations(
+            [{"op": "rotate", "angle": 30, "background": "black"}, {"op": "convert", "format": "jpeg"}]
+        ),
         limits,
-    )  # type: ignore[list-item]
+    )
     assert close(rgb_at(jpeg.data, (2, 2)), (0, 0, 0, 255), 8)
 
 
@@ -273,7 +276,9 @@ def test_round_corners(limits: Limits) -> None:
     assert out.size == (200, 100)
     assert px(out, 0, 0)[3] == 0 and px(out, 199, 99)[3] == 0 and px(out, 199, 0)[3] == 0
     assert px(out, 100, 50)[3] == 255 and px(out, 30, 0)[3] == 255 and px(out, 0, 30)[3] == 255
-    jpeg = render(encode(halves(200, 100), "PNG"), [{"op": "round_corners", "radius": 30}], limits)  # type: ignore[list-item]
+    jpeg = render(
+        encode(halves(200, 100), "PNG"), validate_operations([{"op": "round_corners", "radius": 30}]), limits
+    )
     assert jpeg.format == "png"  # the parent's format
 
 
@@ -368,7 +373,7 @@ def test_text_watermark_changes_only_its_corner(limits: Limits) -> None:
         limits,
     )
     corner = out.crop((150, 140, 300, 200)).convert("RGB")
-    assert corner.getextrema()[0][1] > 200  # type: ignore[index]
+    assert band_extrema(corner)[0][1] > 200
     assert out.crop((0, 0, 150, 100)).convert("RGB").getcolors() == [(15000, (0, 0, 128))]
 
 
@@ -396,7 +401,11 @@ def test_missing_watermark_asset_names_the_field(limits: Limits) -> None:
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif", "gif"])
 def test_convert(fmt: str, limits: Limits) -> None:
-    encoded = render(encode(halves(64, 32), "PNG"), [{"op": "convert", "format": fmt, "quality": 90}], limits)  # type: ignore[list-item]
+    encoded = render(
+        encode(halves(64, 32), "PNG"),
+        validate_operations([{"op": "convert", "format": fmt, "quality": 90}]),
+        limits,
+    )
     assert encoded.format == fmt
     assert open_bytes(encoded.data).format == fmt.upper()
     assert close(rgb_at(encoded.data, (5, 16)), R, 40)

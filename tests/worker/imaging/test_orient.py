@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.imaging import close, encode, exif_bytes, metadata_found, quadrant, rgb_at
 from worker.imaging import Limits, process_upload
-
-from .conftest import close, encode, exif_bytes, metadata_found, quadrant, rgb_at
 
 RED_PIXEL = (255, 0, 0, 255)
 

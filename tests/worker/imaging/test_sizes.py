@@ -6,9 +6,9 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageChops
 
+from tests.support.images import band_extrema
+from tests.support.imaging import halves
 from worker.imaging.sizes import derive_sizes, fit_inside, resample, size_targets
-
-from .conftest import halves
 
 
 @pytest.mark.parametrize(
@@ -51,4 +51,4 @@ def test_strip_parallel_resample_matches_a_single_resize() -> None:
             split = resample(source, size, pool)
         assert split.size == size
         difference = ImageChops.difference(split, single)
-        assert all(high <= 2 for _, high in difference.getextrema()), size  # type: ignore[union-attr]
+        assert all(high <= 2 for _, high in band_extrema(difference)), size

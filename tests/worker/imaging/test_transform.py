@@ -9,9 +9,7 @@ from PIL import Image as PILImage
 
 from jobs.errors import InvalidRequest, MediaFailed
 from jobs.operations import validate_operations
-from worker.imaging import Limits, process_transform, process_upload, render
-
-from .conftest import (
+from tests.support.imaging import (
     BLUE,
     GREEN,
     RED,
@@ -24,6 +22,7 @@ from .conftest import (
     open_bytes,
     rgb_at,
 )
+from worker.imaging import Limits, process_transform, process_upload, render
 
 
 def test_transform_of_a_master_derives_sizes_from_the_result(limits: Limits) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import pytest
 from PIL import Image as PILImage
 from PIL import ImageCms
 
 from jobs.errors import InvalidRequest
-from worker.imaging import Limits, process_upload
-
-from .conftest import (
+from tests.support.images import rgb
+from tests.support.imaging import (
     BLUE,
     GREEN,
     RED,
@@ -25,10 +25,12 @@ from .conftest import (
     open_bytes,
     rgb_at,
 )
+from worker.imaging import Limits, process_upload
+from worker.imaging.types import Encoded
 
 
-def _dims(rendition_sizes: dict[str, object]) -> dict[str, tuple[int, int]]:
-    return {name: (enc.width, enc.height) for name, enc in rendition_sizes.items()}  # type: ignore[attr-defined]
+def _dims(rendition_sizes: Mapping[str, Encoded]) -> dict[str, tuple[int, int]]:
+    return {name: (enc.width, enc.height) for name, enc in rendition_sizes.items()}
 
 
 def test_portrait_photo_sizes_fit_inside_their_boxes(limits: Limits) -> None:
@@ -128,7 +130,7 @@ def test_animated_gif_keeps_animation_sizes_use_first_frame(limits: Limits) -> N
         assert close(rgb_at(encoded.data, (10, 10)), (255, 0, 0, 255), 10)
     master = PILImage.open(io.BytesIO(rendition.master.data))
     master.seek(1)
-    assert close(master.convert("RGB").getpixel((10, 10)), GREEN, 10)  # type: ignore[arg-type]
+    assert close(rgb(master, (10, 10)), GREEN, 10)
 
 
 def test_animated_gif_to_webp_stays_animated_and_to_jpeg_does_not(limits: Limits) -> None:

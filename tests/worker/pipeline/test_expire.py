@@ -11,7 +11,7 @@ from jobs.errors import NotFound
 from jobs.models import utcnow
 from jobs.payloads import ExpireJob
 from jobs.settings import Settings
-from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
+from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import delete
 from worker.pipeline.delete import run_expire
@@ -29,7 +29,7 @@ async def expiring(ctx: WorkerContext, count: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("due", "continues"), [(3, True), (2, False)])
-def test_a_full_batch_sends_the_next_sweep(
+async def test_a_full_batch_sends_the_next_sweep(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, due: int, continues: bool
 ) -> None:
     monkeypatch.setattr(delete, "EXPIRE_BATCH", 3)
@@ -45,4 +45,4 @@ def test_a_full_batch_sends_the_next_sweep(
         assert len(expires) == (1 if continues else 0)
         assert all(job.job_id != "sweep-1" for job in expires)
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

@@ -9,7 +9,6 @@ newer job still processing (which may be writing the same keys right now).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 
@@ -22,7 +21,7 @@ from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
 from worker.pipeline import upload
@@ -102,7 +101,7 @@ def what_it_saved(image_id: str, saved: list[str]) -> list[str]:
     ],
     ids=["blocked", "failed", "newer job won", "duplicate won", "newer job running"],
 )
-def test_a_job_that_loses_its_image_removes_what_the_winner_does_not_own(
+async def test_a_job_that_loses_its_image_removes_what_the_winner_does_not_own(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     winner: Winner,
@@ -124,10 +123,10 @@ def test_a_job_that_loses_its_image_removes_what_the_winner_does_not_own(
         assert (await ctx.storage.head(original_key(job.image_id)) is not None) is original_left
         assert await ctx.storage.head(record_key(job.image_id)) is not None
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
-def test_a_job_that_fetched_its_original_removes_it_when_blocked_meanwhile(
+async def test_a_job_that_fetched_its_original_removes_it_when_blocked_meanwhile(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A URL upload blocked before it fetched: the block found no original to remove, the job
@@ -148,4 +147,4 @@ def test_a_job_that_fetched_its_original_removes_it_when_blocked_meanwhile(
         assert await ctx.storage.list(f"images/{job.image_id}/") == []
         assert await ctx.storage.head(original_key(job.image_id)) is None
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from jobs.settings import Settings
 from jobs.states import Status
 from jobs.store import Record
-from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
+from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed
 
 
 @pytest.mark.parametrize("finished_meanwhile", [False, True])
-def test_mark_failed_after_a_lost_race_sends_no_webhook(
+async def test_mark_failed_after_a_lost_race_sends_no_webhook(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, finished_meanwhile: bool
 ) -> None:
     """The failing job reads its image while still its own; before its guarded write lands,
@@ -44,4 +42,4 @@ def test_mark_failed_after_a_lost_race_sends_no_webhook(
             assert record.status == Status.FAILED
             assert [j.event for j in sent] == ["image.failed"]
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import os
@@ -14,7 +13,7 @@ from jobs.constants import master_key, original_key, size_key
 from jobs.settings import Settings
 from jobs.states import Status
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, with_ctx
+from tests.support.pipeline import processing_upload, with_ctx
 from worker.context import WorkerContext
 from worker.imaging import Limits, process_upload
 from worker.imaging.types import Rendition
@@ -35,7 +34,7 @@ def counting_loads(ctx: WorkerContext) -> list[str]:
     return loads
 
 
-def test_a_claimed_record_is_completed_without_reading_it_again(settings: Settings) -> None:
+async def test_a_claimed_record_is_completed_without_reading_it_again(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
         claimed, job = await processing_upload(ctx, "job-1")
         rendition = process_upload(oriented_jpeg(640, 480, 1), LIMITS)
@@ -46,10 +45,10 @@ def test_a_claimed_record_is_completed_without_reading_it_again(settings: Settin
         assert done is not None and (done.status, done.image.width, done.version) == (Status.READY, 640, 2)
         assert (await ctx.store.load(job.image_id)).status == Status.READY
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
-def test_publication_changed_since_the_claim_is_decided_again(settings: Settings) -> None:
+async def test_publication_changed_since_the_claim_is_decided_again(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
         claimed, job = await processing_upload(ctx, "job-2")
         await ctx.store.update(job.image_id, lambda r: r.evolve(public=True))  # e.g. a publish landed
@@ -61,7 +60,7 @@ def test_publication_changed_since_the_claim_is_decided_again(settings: Settings
         assert done.image.url.endswith(f"/{job.image_id}/master.jpg")
         assert await ctx.storage.head(f"public/{job.image_id}/master.jpg") is not None
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
 def plain_jpeg(width: int, height: int) -> bytes:
@@ -71,7 +70,7 @@ def plain_jpeg(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
-def test_outputs_identical_to_the_original_are_storage_side_copies(settings: Settings) -> None:
+async def test_outputs_identical_to_the_original_are_storage_side_copies(settings: Settings) -> None:
     """Local storage: the master (and a ``large`` that is the original) are links, not new bytes."""
     data = plain_jpeg(900, 600)  # under the large size: large is the original too
 
@@ -93,12 +92,12 @@ def test_outputs_identical_to_the_original_are_storage_side_copies(settings: Set
         return rendition
 
     root = settings.local_storage_root
-    rendition = asyncio.run(with_ctx(settings, body))
+    rendition = await with_ctx(settings, body)
     assert rendition.master.data == data and rendition.sizes["large"].data == data
     assert len(rendition.sizes["small"].data) < len(data)  # the others were encoded and written
 
 
-def test_a_rotated_master_is_written_not_linked(settings: Settings) -> None:
+async def test_a_rotated_master_is_written_not_linked(settings: Settings) -> None:
     data = oriented_jpeg(640, 480, 6)
 
     async def body(ctx: WorkerContext) -> None:
@@ -116,7 +115,7 @@ def test_a_rotated_master_is_written_not_linked(settings: Settings) -> None:
         assert done is not None  # the checksum is the master's, not the original's
         assert done.image.checksum == "sha256:" + hashlib.sha256(rendition.master.data).hexdigest()
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
 def stored_objects(image_id: str, rendition: Rendition) -> list[tuple[str, Any]]:

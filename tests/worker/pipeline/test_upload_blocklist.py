@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import cast
 
@@ -14,7 +13,7 @@ from jobs.payloads import BlockJob, UploadJob
 from jobs.settings import Settings
 from jobs.states import Status
 from tests.support.images import oriented_jpeg
-from tests.worker.pipeline.conftest import processing_upload, sent_jobs, with_ctx
+from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import upload
 from worker.pipeline.block import run_block
@@ -35,7 +34,7 @@ async def indexed(ctx: WorkerContext) -> set[str]:
     return {m.decode() for m in members}
 
 
-def test_an_upload_is_indexed_by_its_bytes(settings: Settings) -> None:
+async def test_an_upload_is_indexed_by_its_bytes(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
         job = await staged(ctx)
         await run_upload(ctx, job)
@@ -43,10 +42,10 @@ def test_an_upload_is_indexed_by_its_bytes(settings: Settings) -> None:
         assert (record.status, record.image.width, record.image.height) == (Status.READY, 120, 80)
         assert await indexed(ctx) == {job.image_id}  # what `darkroom block` looks up
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
-def test_bytes_blocked_while_queued_are_refused_and_still_indexed(settings: Settings) -> None:
+async def test_bytes_blocked_while_queued_are_refused_and_still_indexed(settings: Settings) -> None:
     async def body(ctx: WorkerContext) -> None:
         job = await staged(ctx)
         await ctx.redis.sadd(BLOCKLIST_KEY, CHECKSUM)
@@ -55,7 +54,7 @@ def test_bytes_blocked_while_queued_are_refused_and_still_indexed(settings: Sett
         assert await indexed(ctx) == {job.image_id}
         assert await ctx.storage.head(f"images/{job.image_id}/master.jpg") is None  # no work was done
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)
 
 
 def block_before_saving(ctx: WorkerContext, job: UploadJob, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +71,7 @@ def block_before_saving(ctx: WorkerContext, job: UploadJob, monkeypatch: pytest.
 
 
 @pytest.mark.parametrize("blocked_mid_job", [False, True])
-def test_a_block_landing_mid_job_leaves_no_bytes_and_sends_no_ready_webhook(
+async def test_a_block_landing_mid_job_leaves_no_bytes_and_sends_no_ready_webhook(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, blocked_mid_job: bool
 ) -> None:
     """The block fails the image and removes its bytes while the job images; the job then
@@ -97,4 +96,4 @@ def test_a_block_landing_mid_job_leaves_no_bytes_and_sends_no_ready_webhook(
         assert await ctx.storage.head(original_key(job.image_id)) is None
         assert sent == []
 
-    asyncio.run(with_ctx(settings, body))
+    await with_ctx(settings, body)

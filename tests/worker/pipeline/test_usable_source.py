@@ -3,8 +3,6 @@ a job cannot wait, so whatever makes the input unusable fails it as media_failed
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from jobs.errors import MediaFailed
@@ -21,30 +19,27 @@ GONE_ID = "image_" + "c" * 24
 READY_ID = "image_" + "d" * 24
 
 
-def test_unusable_inputs_fail_the_job_as_media_failed(settings: Settings) -> None:
-    async def go() -> None:
-        broker = redis_broker(settings)
-        ctx = await WorkerContext.open(settings, broker)
-        try:
-            for image in (
-                Image(id=PROCESSING_ID, name="p", filename="p.jpg"),
-                Image(id=READY_ID, name="r", filename="r.png", status=Status.READY, format="png"),
-            ):
-                await ctx.store.create(Record(image=image, account="acme"))
-            record, fmt = await usable_source(ctx, "acme", READY_ID, "watermark")
-            assert (record.id, fmt) == (READY_ID, "png")
-            expected = {
-                PROCESSING_ID: "The watermark image is still processing.",
-                GONE_ID: f"The watermark image {GONE_ID} no longer exists.",
-            }
-            for image_id, message in expected.items():
-                with pytest.raises(MediaFailed) as raised:
-                    await usable_source(ctx, "acme", image_id, "watermark")
-                assert raised.value.message == message
-            with pytest.raises(MediaFailed, match="no longer exists"):  # another account's image
-                await usable_source(ctx, "globex", READY_ID, "watermark")
-        finally:
-            await ctx.close()
-            broker.close()
-
-    asyncio.run(go())
+async def test_unusable_inputs_fail_the_job_as_media_failed(settings: Settings) -> None:
+    broker = redis_broker(settings)
+    ctx = await WorkerContext.open(settings, broker)
+    try:
+        for image in (
+            Image(id=PROCESSING_ID, name="p", filename="p.jpg"),
+            Image(id=READY_ID, name="r", filename="r.png", status=Status.READY, format="png"),
+        ):
+            await ctx.store.create(Record(image=image, account="acme"))
+        record, fmt = await usable_source(ctx, "acme", READY_ID, "watermark")
+        assert (record.id, fmt) == (READY_ID, "png")
+        expected = {
+            PROCESSING_ID: "The watermark image is still processing.",
+            GONE_ID: f"The watermark image {GONE_ID} no longer exists.",
+        }
+        for image_id, message in expected.items():
+            with pytest.raises(MediaFailed) as raised:
+                await usable_source(ctx, "acme", image_id, "watermark")
+            assert raised.value.message == message
+        with pytest.raises(MediaFailed, match="no longer exists"):  # another account's image
+            await usable_source(ctx, "globex", READY_ID, "watermark")
+    finally:
+        await ctx.close()
+        broker.close()

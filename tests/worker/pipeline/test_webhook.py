@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
 from collections.abc import Callable
@@ -21,8 +20,8 @@ from jobs.payloads import WebhookJob
 from jobs.settings import Settings
 from jobs.webhook_secrets import derive, rotate
 from jobs.webhooks import delivery_id_for, parse_signature, verify
+from tests.support.pipeline import Answer, Receiver, with_ctx
 from tests.support.servers import free_port
-from tests.worker.pipeline.conftest import Answer, Receiver, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.webhook import (
     WEBHOOK_ACTOR_OPTIONS,
@@ -51,7 +50,7 @@ def make_job(url: str, **overrides: Any) -> WebhookJob:
     return WebhookJob.model_validate(values)
 
 
-def deliver(settings: Settings, job: WebhookJob) -> DarkroomError | None:
+async def deliver(settings: Settings, job: WebhookJob) -> DarkroomError | None:
     """Run one attempt; return the error it raised (None when delivered)."""
 
     async def body(ctx: WorkerContext) -> DarkroomError | None:
@@ -61,7 +60,7 @@ def deliver(settings: Settings, job: WebhookJob) -> DarkroomError | None:
             return exc
         return None
 
-    return asyncio.run(with_ctx(settings, body))
+    return await with_ctx(settings, body)
 
 
 def attempts(settings: Settings) -> list[dict[str, Any]]:
@@ -72,9 +71,9 @@ def attempts(settings: Settings) -> list[dict[str, Any]]:
         client.close()
 
 
-def test_delivers_a_verifiable_signed_event(settings: Settings, receiver: Receiver) -> None:
+async def test_delivers_a_verifiable_signed_event(settings: Settings, receiver: Receiver) -> None:
     job = make_job(receiver.url())
-    assert deliver(settings, job) is None
+    assert await deliver(settings, job) is None
 
     [request] = receiver.requests
     assert request.method == "POST" and request.path == "/hook"
@@ -96,18 +95,18 @@ def test_delivers_a_verifiable_signed_event(settings: Settings, receiver: Receiv
     assert 0 < ttl <= WEBHOOK_ATTEMPTS_TTL_S
 
 
-def test_500_is_transient_and_recorded_then_a_retry_delivers_with_the_same_id(
+async def test_500_is_transient_and_recorded_then_a_retry_delivers_with_the_same_id(
     settings: Settings, receiver: Receiver
 ) -> None:
     receiver.answer(Answer(500), Answer(200))
     job = make_job(receiver.url())
 
-    error = deliver(settings, job)
+    error = await deliver(settings, job)
     assert isinstance(error, Unavailable) and error.transient and "HTTP 500" in error.message
     [failed] = attempts(settings)
     assert failed["delivered"] is False and failed["status_code"] == 500 and failed["attempt"] == 1
 
-    assert deliver(settings, job) is None  # what Dramatiq's redelivery does
+    assert await deliver(settings, job) is None  # what Dramatiq's redelivery does
     newest, oldest = attempts(settings)
     assert newest["delivered"] is True and newest["status_code"] == 200 and newest["attempt"] == 2
     assert oldest == failed
@@ -119,26 +118,26 @@ def test_500_is_transient_and_recorded_then_a_retry_delivers_with_the_same_id(
         assert verify(SECRET, request.headers["Darkroom-Signature"], request.body)
 
 
-def test_attempts_of_another_delivery_do_not_count(settings: Settings, receiver: Receiver) -> None:
-    assert deliver(settings, make_job(receiver.url(), job_id="job-1")) is None
-    assert deliver(settings, make_job(receiver.url(), job_id="job-2")) is None
+async def test_attempts_of_another_delivery_do_not_count(settings: Settings, receiver: Receiver) -> None:
+    assert await deliver(settings, make_job(receiver.url(), job_id="job-1")) is None
+    assert await deliver(settings, make_job(receiver.url(), job_id="job-2")) is None
     assert [a["attempt"] for a in attempts(settings)] == [1, 1]
 
 
-def test_a_redirect_is_a_failure_and_is_not_followed(settings: Settings, receiver: Receiver) -> None:
+async def test_a_redirect_is_a_failure_and_is_not_followed(settings: Settings, receiver: Receiver) -> None:
     receiver.answer(Answer(302, {"Location": receiver.url("/elsewhere")}))
-    error = deliver(settings, make_job(receiver.url()))
+    error = await deliver(settings, make_job(receiver.url()))
     assert isinstance(error, Unavailable) and error.transient
     assert [r.path for r in receiver.requests] == ["/hook"]
     [entry] = attempts(settings)
     assert entry["status_code"] == 302 and entry["delivered"] is False
 
 
-def test_a_private_address_is_refused_permanently_and_nothing_is_sent(
+async def test_a_private_address_is_refused_permanently_and_nothing_is_sent(
     make_settings: Callable[..., Settings], receiver: Receiver
 ) -> None:
     settings = make_settings(allow_private_sources=False)
-    error = deliver(settings, make_job(receiver.url()))
+    error = await deliver(settings, make_job(receiver.url()))
     assert isinstance(error, SourceUnreachable) and not error.transient
     assert receiver.requests == []
     [entry] = attempts(settings)
@@ -146,43 +145,43 @@ def test_a_private_address_is_refused_permanently_and_nothing_is_sent(
     assert "non-public" in entry["error"]
 
 
-def test_a_slow_receiver_times_out_transiently(
+async def test_a_slow_receiver_times_out_transiently(
     make_settings: Callable[..., Settings], receiver: Receiver
 ) -> None:
     settings = make_settings(webhook_timeout=0.3)
     receiver.answer(Answer(200, delay_s=3.0))
-    error = deliver(settings, make_job(receiver.url()))
+    error = await deliver(settings, make_job(receiver.url()))
     assert isinstance(error, Unavailable) and error.transient
     [entry] = attempts(settings)
     assert entry["status_code"] is None and "timed out" in entry["error"]
     assert entry["duration_ms"] < 2500  # the attempt did not wait for the slow answer
 
 
-def test_connection_refused_is_transient(settings: Settings) -> None:
-    error = deliver(settings, make_job(f"http://127.0.0.1:{free_port()}/hook"))
+async def test_connection_refused_is_transient(settings: Settings) -> None:
+    error = await deliver(settings, make_job(f"http://127.0.0.1:{free_port()}/hook"))
     assert isinstance(error, Unavailable) and error.transient
     [entry] = attempts(settings)
     assert entry["status_code"] is None and "ConnectError" in entry["error"]
 
 
-def test_without_a_secret_nothing_is_sent_unsigned(
+async def test_without_a_secret_nothing_is_sent_unsigned(
     make_settings: Callable[..., Settings], receiver: Receiver
 ) -> None:
-    error = deliver(make_settings(webhook_secret=""), make_job(receiver.url()))
+    error = await deliver(make_settings(webhook_secret=""), make_job(receiver.url()))
     assert isinstance(error, Internal) and not error.transient
     assert receiver.requests == []
 
 
-def test_redis_down_is_transient_and_nothing_is_sent(
+async def test_redis_down_is_transient_and_nothing_is_sent(
     make_settings: Callable[..., Settings], receiver: Receiver
 ) -> None:
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    error = deliver(settings, make_job(receiver.url()))
+    error = await deliver(settings, make_job(receiver.url()))
     assert isinstance(error, BrokerUnavailable) and error.transient
     assert receiver.requests == []
 
 
-def test_the_attempt_log_keeps_the_newest_100(settings: Settings, receiver: Receiver) -> None:
+async def test_the_attempt_log_keeps_the_newest_100(settings: Settings, receiver: Receiver) -> None:
     async def fill(ctx: WorkerContext) -> None:
         for n in range(120):
             old = Attempt(
@@ -190,8 +189,8 @@ def test_the_attempt_log_keeps_the_newest_100(settings: Settings, receiver: Rece
             )
             await record_attempt(ctx.redis, IMAGE_ID, old)
 
-    asyncio.run(with_ctx(settings, fill))
-    assert deliver(settings, make_job(receiver.url())) is None
+    await with_ctx(settings, fill)
+    assert await deliver(settings, make_job(receiver.url())) is None
     log = attempts(settings)
     assert len(log) == 100
     assert log[0]["delivered"] is True and log[0]["attempt"] == 1
@@ -248,12 +247,15 @@ def test_retry_when_retries_transient_errors_only_up_to_the_webhook_budget(setti
     broker.close()
 
 
-def test_each_account_signs_with_its_own_secret(
+async def test_each_account_signs_with_its_own_secret(
     make_settings: Callable[..., Settings], settings: Settings, receiver: Receiver
 ) -> None:
     """A tenant that verifies its own deliveries holds nothing that verifies (or forges) another's."""
     for account in ("acme", "globex"):
-        assert deliver(settings, make_job(receiver.url(), account=account, job_id=f"job-{account}")) is None
+        assert (
+            await deliver(settings, make_job(receiver.url(), account=account, job_id=f"job-{account}"))
+            is None
+        )
     signed = {
         account: (request.headers["Darkroom-Signature"], request.body)
         for account, request in zip(("acme", "globex"), receiver.requests, strict=True)
@@ -265,26 +267,26 @@ def test_each_account_signs_with_its_own_secret(
         assert not verify(MASTER, header, body)  # the deployment's secret is never a tenant's
 
     shared = make_settings(webhook_signing="shared", api_keys={"k1": "acme"})
-    assert deliver(shared, make_job(receiver.url(), job_id="job-shared")) is None
+    assert await deliver(shared, make_job(receiver.url(), job_id="job-shared")) is None
     assert verify(MASTER, receiver.requests[-1].headers["Darkroom-Signature"], receiver.requests[-1].body)
 
 
-def test_a_rotation_signs_with_both_secrets_during_the_overlap(
+async def test_a_rotation_signs_with_both_secrets_during_the_overlap(
     make_settings: Callable[..., Settings], settings: Settings, receiver: Receiver
 ) -> None:
     async def rotated(ctx: WorkerContext) -> str:
         return (await rotate(ctx.redis, ctx.settings, "acme"))[0]
 
-    new = asyncio.run(with_ctx(settings, rotated))
+    new = await with_ctx(settings, rotated)
     assert new != SECRET and new.startswith("whsec_")
-    assert deliver(settings, make_job(receiver.url(), job_id="job-1")) is None
+    assert await deliver(settings, make_job(receiver.url(), job_id="job-1")) is None
     header, body = receiver.requests[-1].headers["Darkroom-Signature"], receiver.requests[-1].body
     parsed = parse_signature(header)
     assert parsed is not None and len(parsed[1]) == 2  # t=…,v1=new,v1=old
     assert verify(new, header, body) and verify(SECRET, header, body)
 
     no_overlap = make_settings(webhook_secret_overlap_hours=0)
-    newer = asyncio.run(with_ctx(no_overlap, rotated))
-    assert deliver(no_overlap, make_job(receiver.url(), job_id="job-2")) is None
+    newer = await with_ctx(no_overlap, rotated)
+    assert await deliver(no_overlap, make_job(receiver.url(), job_id="job-2")) is None
     header, body = receiver.requests[-1].headers["Darkroom-Signature"], receiver.requests[-1].body
     assert verify(newer, header, body) and not verify(new, header, body) and not verify(SECRET, header, body)
