@@ -28,7 +28,7 @@ from typing import Any
 from PIL import Image as PILImage
 
 from bench.stack import Stack, bench_stack, memory_kib
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 Result = dict[str, Any]
 HOSTILE_RESIZE: list[dict[str, Any]] = [

@@ -18,10 +18,10 @@ from redis.asyncio import Redis as AsyncRedis
 
 from bench.loadgen import LoadGenerator
 from jobs.client import Client
-from jobs.constants import image_key
-from jobs.models import Image
-from jobs.settings import Settings
-from jobs.store import ImageStore
+from jobs.contract.constants import image_key
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.plumbing.store import ImageStore
 from tests.support.servers import RedisServer, start_redis_server
 from tests.support.stack import Proc, start_api, start_worker, with_free_http_port
 

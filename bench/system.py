@@ -33,8 +33,8 @@ from typing import Any
 
 from bench.stack import Stack, bench_stack, cpu_seconds, memory_kib
 from bench.variants import input_jpeg, photo_like
-from jobs.malloc import retain_freed_memory
-from jobs.models import Image
+from jobs.contract.models import Image
+from jobs.runtime.malloc import retain_freed_memory
 from worker.imaging import Limits, process_upload
 
 LIMITS = Limits(max_pixels=60_000_000, max_frames=100, max_input_bytes=64 * 1024 * 1024)

@@ -33,8 +33,8 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from jobs.constants import SIZES
-from jobs.malloc import retain_freed_memory
+from jobs.contract.constants import SIZES
+from jobs.runtime.malloc import retain_freed_memory
 from worker.imaging import Limits, process_upload
 from worker.imaging.encode import BIG_OUTPUT_PIXELS, JPEG_QUALITY, WEBP_QUALITY
 from worker.imaging.sizes import fit_inside
@@ -165,7 +165,7 @@ def psnr(a_bytes: bytes, b_bytes: bytes) -> float:
 _CHILD = """
 import sys
 from pathlib import Path
-from jobs.malloc import retain_freed_memory
+from jobs.runtime.malloc import retain_freed_memory
 from worker.imaging import Limits, process_upload
 retain_freed_memory()  # as a worker process starts
 data = Path(sys.argv[1]).read_bytes()

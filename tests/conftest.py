@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.servers import RedisServer, S3Server, start_redis_server, start_s3_server
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import dramatiq
 
-from jobs.payloads import (
+from jobs.contract.payloads import (
     BlockJob,
     DeleteJob,
     ExpireJob,
@@ -21,7 +21,7 @@ from jobs.payloads import (
     UploadJob,
     WebhookJob,
 )
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from worker.pipeline.block import run_block
 from worker.pipeline.delete import run_delete, run_expire
 from worker.pipeline.publish import run_publish, run_unpublish

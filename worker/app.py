@@ -41,12 +41,12 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from jobs.dramatiq_compat import broker_id
-from jobs.gc_tuning import tune_gc
-from jobs.logs import configure_logging
-from jobs.malloc import retain_freed_memory
-from jobs.queue import redis_broker
-from jobs.settings import MiB, Settings, load_settings
+from jobs.contract.settings import MiB, Settings, load_settings
+from jobs.plumbing.dramatiq_compat import broker_id
+from jobs.plumbing.queue import redis_broker
+from jobs.runtime.gc_tuning import tune_gc
+from jobs.runtime.logs import configure_logging
+from jobs.runtime.malloc import retain_freed_memory
 from worker import context
 from worker.actors import declare_actors
 from worker.context import WorkerContext

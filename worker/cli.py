@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from jobs.constants import Queue
-from jobs.errors import ConfigError
-from jobs.settings import load_settings
+from jobs.contract.constants import Queue
+from jobs.contract.errors import ConfigError
+from jobs.contract.settings import load_settings
 from worker.app import BROKER_REF
 from worker.exporter import pool_metrics_dir
 
@@ -76,9 +76,15 @@ def run_worker(args: argparse.Namespace) -> int:
         return int(dramatiq_main(make_argument_parser().parse_args(argv[1:])) or 0)
 
 
-def main(argv: list[str] | None = None) -> int:
+def worker_parser() -> argparse.ArgumentParser:
+    """``python -m worker``'s arguments (``darkroom worker`` runs it with the same ones)."""
     parser = argparse.ArgumentParser(prog="python -m worker", description="Run a Darkroom worker pool.")
     add_worker_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = worker_parser()
     args = parser.parse_args(argv)
     try:
         load_settings()  # a wrong setting is named here, not in a traceback of every worker process

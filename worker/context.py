@@ -1,7 +1,7 @@
 """The worker's ``ctx``: clients created once on Dramatiq's event loop, closed at shutdown.
 
 Like arq's ``ctx``: a small explicit bundle handed to every pipeline function: the
-:class:`jobs.backends.Backends` every process opens, plus the worker's own HTTP client, CDN
+:class:`jobs.plumbing.backends.Backends` every process opens, plus the worker's own HTTP client, CDN
 purger, imaging limits and threads. :mod:`worker.app` opens it once the event loop runs.
 """
 
@@ -19,8 +19,8 @@ from typing import ParamSpec, TypeVar
 import dramatiq
 import httpx
 
-from jobs.backends import Backends, OnBackends, WrapStorage
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
+from jobs.plumbing.backends import Backends, OnBackends, WrapStorage
 from worker.cdn import Purger, make_purger
 from worker.imaging.types import Limits
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import structlog
 from redis.asyncio import Redis
 
-from jobs.logs import configure_logging
-from jobs.ops.stats import Snapshot, read_snapshot
-from jobs.settings import Settings, load_settings
+from jobs.contract.settings import Settings, load_settings
+from jobs.runtime.logs import configure_logging
+from jobs.services.admin.stats import Snapshot, read_snapshot
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 log = structlog.get_logger(__name__)
@@ -81,7 +81,7 @@ def metrics_dir(settings: Settings) -> str:
 
 
 def scrape(settings: Settings) -> bytes:
-    from jobs.metrics import exposition
+    from jobs.services.admin.metrics import exposition
 
     snapshot: Snapshot | None
     try:
@@ -108,7 +108,7 @@ def serve_metrics() -> int:
     settings = load_settings()
     configure_logging(settings, process="metrics")
     metrics_dir(settings)
-    from jobs.metrics import CONTENT_TYPE_LATEST
+    from jobs.services.admin.metrics import CONTENT_TYPE_LATEST
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -1,6 +1,6 @@
 """Fetch a source URL safely: bounded size, time and redirects; every hop checked and pinned.
 
-The address policy lives in :mod:`jobs.netguard`: each hop (the first request and each
+The address policy lives in :mod:`jobs.plumbing.netguard`: each hop (the first request and each
 redirect) is resolved, checked, and the connection made to the checked IP.
 """
 
@@ -11,8 +11,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from jobs.errors import SourceUnreachable, TooLarge
-from jobs.netguard import Resolver, Target, pin, system_resolver
+from jobs.contract.errors import SourceUnreachable, TooLarge
+from jobs.plumbing.netguard import Resolver, Target, pin, system_resolver
 
 MAX_REDIRECTS = 5
 USER_AGENT = "Darkroom/0.1 (+https://github.com/darkroom-images/darkroom)"

@@ -1,6 +1,6 @@
 """Worker heartbeats: every worker process announces itself in Redis while it runs.
 
-Format and TTL are described in :mod:`jobs.ops.workers` (the readers: ``darkroom status``,
+Format and TTL are described in :mod:`jobs.services.admin.workers` (the readers: ``darkroom status``,
 ``darkroom probe worker``, ``/dashboard``, ``darkroom_workers_live``). The loop runs on
 Dramatiq's event loop as one of ``ctx.tasks``: a stuck loop stops the beats, which is
 exactly what the Kubernetes probe should notice. On a clean shutdown the worker leaves at
@@ -19,9 +19,9 @@ from typing import Any
 import structlog
 
 from jobs import __version__
-from jobs.cancellation import raise_if_cancelled
-from jobs.dramatiq_compat import broker_id, worker_queues, worker_threads
-from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave
+from jobs.plumbing.dramatiq_compat import broker_id, worker_queues, worker_threads
+from jobs.runtime.cancellation import raise_if_cancelled
+from jobs.services.admin.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave
 from worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)

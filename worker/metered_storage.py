@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
-from jobs.constants import original_key
-from jobs.storage import ObjectInfo, Put, Storage, Write
+from jobs.contract.constants import original_key
+from jobs.plumbing.storage import ObjectInfo, Put, Storage, Write
 
 Count = Callable[[str, str, int], None]  # (direction "in" | "out", job kind, bytes)
 ORIGINALS_PREFIX = original_key("")

@@ -14,12 +14,12 @@ import time
 
 import structlog
 
-from jobs.constants import DEADLINES_KEY
-from jobs.errors import JobTimeout
-from jobs.payloads import parse_payload
-from jobs.states import Status
-from jobs.store import Record
-from jobs.store.claims import claim_for_job, owned_by
+from jobs.contract.constants import DEADLINES_KEY
+from jobs.contract.errors import JobTimeout
+from jobs.contract.payloads import parse_payload
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.plumbing.store.claims import claim_for_job, owned_by
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed
 

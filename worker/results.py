@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from dramatiq.middleware import TimeLimitExceeded
 
-from jobs.errors import DarkroomError, JobTimeout
-from jobs.settings import Settings
+from jobs.contract.errors import DarkroomError, JobTimeout
+from jobs.contract.settings import Settings
 
 JobResult = Literal["ok", "failed", "abandoned"]
 RESULT_ATTRIBUTE = "darkroom_result"

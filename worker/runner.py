@@ -25,9 +25,9 @@ import structlog
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import CurrentMessage
 
-from jobs.errors import DarkroomError, InvalidRequest
-from jobs.ids import is_image_id
-from jobs.payloads import ImageJob, JobPayload, parse_payload
+from jobs.contract.errors import DarkroomError, InvalidRequest
+from jobs.contract.ids import is_image_id
+from jobs.contract.payloads import ImageJob, JobPayload, parse_payload
 from worker import context
 from worker.context import WorkerContext
 from worker.pipeline.outcome import fail_with

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import structlog
 
-from jobs.cancellation import raise_if_cancelled
-from jobs.constants import schedule_lock_key
-from jobs.ids import new_token
-from jobs.ops.fsck import ORIGINALS_ONLY, Fsck, save_summary
-from jobs.payloads import ExpireJob
-from jobs.settings import Settings
-from jobs.store.errors import redis_errors
+from jobs.contract.constants import schedule_lock_key
+from jobs.contract.ids import new_token
+from jobs.contract.payloads import ExpireJob
+from jobs.contract.settings import Settings
+from jobs.plumbing.store.errors import redis_errors
+from jobs.runtime.cancellation import raise_if_cancelled
+from jobs.services.admin.fsck import ORIGINALS_ONLY, Fsck, save_summary
 from worker.context import WorkerContext
 from worker.maintenance import requeue_dead_workers
 from worker.reaper import reap

@@ -29,7 +29,7 @@ from jobs.api.routes import (
     webhook_secret,
     webhooks,
 )
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 DESCRIPTION = """Darkroom: an asynchronous image-processing job queue.
 

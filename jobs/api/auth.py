@@ -40,7 +40,7 @@ from jobs.api.ratelimit import (
     refusal,
     take_tokens,
 )
-from jobs.errors import DarkroomError, Unauthorized
+from jobs.contract.errors import DarkroomError, Unauthorized
 
 log = structlog.get_logger(__name__)
 

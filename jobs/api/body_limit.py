@@ -4,7 +4,7 @@
   never called and not one body byte is read.
 * A body of unknown length (``Transfer-Encoding: chunked``) is counted as it streams
   through ``receive``; the moment it crosses the limit the 413 is sent, and the app (which
-  was reading) gets :class:`~jobs.errors.TooLarge` from ``receive``. Whatever the app sends
+  was reading) gets :class:`~jobs.contract.errors.TooLarge` from ``receive``. Whatever the app sends
   afterwards is dropped, so the answer is always the 413 error body.
 
 Limits: the multipart upload route gets ``MAX_INPUT_BYTES`` + 64 KiB of multipart
@@ -20,8 +20,8 @@ from typing import Final, NoReturn
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobs.errors import DarkroomError, InvalidRequest, TooLarge
-from jobs.settings import Settings
+from jobs.contract.errors import DarkroomError, InvalidRequest, TooLarge
+from jobs.contract.settings import Settings
 
 log = structlog.get_logger(__name__)
 

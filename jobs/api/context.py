@@ -1,10 +1,10 @@
-"""The API's ``ctx``: a :class:`jobs.producer.Producer` opened in the app's lifespan."""
+"""The API's ``ctx``: a :class:`jobs.services.producer.Producer` opened in the app's lifespan."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from jobs.producer import Producer
+from jobs.services.producer import Producer
 
 ApiContext = Producer
 

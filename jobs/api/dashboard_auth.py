@@ -29,7 +29,7 @@ from itsdangerous import BadData, Signer, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from jobs.api.auth import account_for
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 COOKIE: Final = "darkroom_dashboard"
 SESSION_TTL_S: Final = 12 * 3600

@@ -17,11 +17,11 @@ from typing import Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from jobs.api.dashboard_auth import Viewer
-from jobs.ops.dead_letters import DeadLetter
-from jobs.ops.images import OldestProcessing
-from jobs.ops.stats import Snapshot
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.services.admin.dead_letters import DeadLetter
+from jobs.services.admin.images import OldestProcessing
+from jobs.services.admin.stats import Snapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jobs.errors import CODE_BY_STATUS, DarkroomError, Internal, InvalidRequest, RateLimited
+from jobs.contract.errors import CODE_BY_STATUS, DarkroomError, Internal, InvalidRequest, RateLimited
 
 log = structlog.get_logger(__name__)
 
-# the error tree's codes by status (jobs/errors.py); a 405 from the router is a bad request too
+# the error tree's codes by status (jobs/contract/errors.py); a 405 from the router is a bad request too
 HTTP_CODES = CODE_BY_STATUS | {405: InvalidRequest.code}
 
 

@@ -1,7 +1,7 @@
 """``Idempotency-Key`` on every POST: same key + same request → the same answer for 24 h.
 
 A route class wraps every POST handler. The first request with a key claims
-``darkroom:idem:{account}:{key}`` (``SET NX``, :mod:`jobs.store.idempotency` through the
+``darkroom:idem:{account}:{key}`` (``SET NX``, :mod:`jobs.plumbing.store.idempotency` through the
 producer), runs, and stores its answer; a replay with
 the same request gets that answer back (``Idempotent-Replayed: true``) without running
 again — so no second image, no second job. The same key with a different request, or
@@ -27,8 +27,8 @@ from starlette.datastructures import UploadFile
 from jobs.api.auth import authenticate
 from jobs.api.context import get_ctx
 from jobs.api.errors import error_response
-from jobs.errors import Conflict, InvalidRequest
-from jobs.store.idempotency import PENDING_TTL_S, TTL_S, slot_key
+from jobs.contract.errors import Conflict, InvalidRequest
+from jobs.plumbing.store.idempotency import PENDING_TTL_S, TTL_S, slot_key
 
 __all__ = ["PENDING_TTL_S", "TTL_S", "IdempotentRoute", "body_sha256", "fingerprint"]
 

@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.api.errors import error_response
-from jobs.errors import InvalidRequest
+from jobs.contract.errors import InvalidRequest
 
 log = structlog.get_logger(__name__)
 

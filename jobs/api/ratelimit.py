@@ -19,7 +19,7 @@ A rate of 0 disables a kind (no Redis call at all). Buckets are named by a hash 
 (``darkroom:ratelimit:{sha256(key)[:16]}``, the key itself is never stored) or by the
 address, and updated by one Lua script using Redis' own clock (``TIME``), so API processes
 with skewed clocks share one exact budget and concurrent requests never exceed the burst.
-Idle buckets expire once they would be full again (:mod:`jobs.store.token_buckets` keeps
+Idle buckets expire once they would be full again (:mod:`jobs.plumbing.store.token_buckets` keeps
 them). Redis down → 503.
 
 :class:`RateLimitHeaders` adds ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` to every
@@ -39,10 +39,10 @@ from fastapi import Request
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobs.constants import NAMESPACE
-from jobs.errors import RateLimited
-from jobs.settings import Settings
-from jobs.store.token_buckets import BUCKET_SCRIPT, Bucket, RateDecision, take_tokens
+from jobs.contract.constants import NAMESPACE
+from jobs.contract.errors import RateLimited
+from jobs.contract.settings import Settings
+from jobs.plumbing.store.token_buckets import BUCKET_SCRIPT, Bucket, RateDecision, take_tokens
 
 __all__ = [
     "BUCKET_SCRIPT",

@@ -105,7 +105,7 @@ def render(spec: dict[str, Any]) -> str:
 
 def main() -> None:
     from jobs.api import create_app
-    from jobs.settings import Settings
+    from jobs.contract.settings import Settings
 
     sys.stdout.write(render(create_app(Settings()).openapi()))
 

@@ -11,7 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobs.metrics import HTTP_DURATION, HTTP_REQUESTS
+from jobs.services.admin.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 
 class RequestMetrics:

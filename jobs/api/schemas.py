@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobs.constants import OutputFormat
-from jobs.ids import ID_PATTERN
-from jobs.models import Image
-from jobs.upload_options import MAX_URL_CHARS, ImageOptions
+from jobs.contract.constants import OutputFormat
+from jobs.contract.ids import ID_PATTERN
+from jobs.contract.models import Image
+from jobs.contract.upload_options import MAX_URL_CHARS, ImageOptions
 
 # Form fields are text: these are the spellings a boolean accepts.
 FORM_BOOLEAN: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """The upload options as text: query parameters and multipart form fields.
 
-Derived from :mod:`jobs.upload_options` at import, never written out: a text field is optional
+Derived from :mod:`jobs.contract.upload_options` at import, never written out: a text field is optional
 and empty means "not set" (so it has no minimum length), ``metadata`` is a JSON object in a
 string, ``publish`` takes the form spellings of a boolean. The raw upload's query parameters
 (:data:`UploadQuery`, documented by :func:`query_parameters`) carry every upload option; the
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from jobs.api.schemas import FORM_BOOLEAN, OPTIONAL_DATETIME_FIELD
-from jobs.upload_options import ImageOptions, UploadOptions
+from jobs.contract.upload_options import ImageOptions, UploadOptions
 
 
 def _text_field(field: FieldInfo) -> tuple[Any, Any]:

@@ -12,11 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from jobs.cli.output import err, image_dict, print_json, summary_table
 from jobs.client import Client
-from jobs.constants import FORMAT_EXTENSIONS
-from jobs.errors import ConfigError, DarkroomError, InvalidRequest
-from jobs.models import Image
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import FORMAT_EXTENSIONS
+from jobs.contract.errors import ConfigError, DarkroomError, InvalidRequest
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -1,4 +1,4 @@
-"""``darkroom fsck [--repair] [--grace S]``: storage against records (:mod:`jobs.ops.fsck`).
+"""``darkroom fsck [--repair] [--grace S]``: storage against records (:mod:`jobs.services.admin.fsck`).
 
 Prints one JSON line per problem as it is found (``{"kind", "key", "image_id", "repaired"}``)
 and a last line ``{"summary": {...}}``, so a store of millions of objects never piles up in
@@ -13,12 +13,12 @@ import json
 import sys
 from typing import Any
 
-from jobs.backends import Backends, run_with_backends
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK
-from jobs.errors import InvalidRequest
-from jobs.logs import configure_logging
-from jobs.ops.fsck import EVERY_KIND, Fsck, FsckReport, Problem
-from jobs.settings import Settings
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.settings import Settings
+from jobs.plumbing.backends import Backends, run_with_backends
+from jobs.runtime.logs import configure_logging
+from jobs.services.admin.fsck import EVERY_KIND, Fsck, FsckReport, Problem
 
 
 def print_line(value: Any) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK, client_for, exit_code_for, parse_json_object
 from jobs.cli.output import err, image_dict, print_json
 from jobs.client import Client
-from jobs.constants import OUTPUT_FORMATS
-from jobs.errors import InvalidRequest
-from jobs.settings import Settings
+from jobs.contract.constants import OUTPUT_FORMATS
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.settings import Settings
 
 # What ``darkroom purge`` prints; also keeps the id a single, literal path segment.
 PURGE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")

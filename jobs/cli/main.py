@@ -7,6 +7,7 @@ that is wrong (``darkroom: DARKROOM_…: what is wrong with it``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from rich.markup import escape
@@ -17,13 +18,11 @@ from jobs.cli.ops import add_ops_commands
 from jobs.cli.ops_status import add_ops_status_commands
 from jobs.cli.output import err
 from jobs.cli.webhook_secret_command import add_webhook_secret_commands
-from jobs.errors import ConfigError, DarkroomError
-from jobs.settings import Settings, load_settings
+from jobs.contract.errors import ConfigError, DarkroomError
+from jobs.contract.settings import Settings, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from worker.cli import add_worker_arguments
-
     parser = argparse.ArgumentParser(prog="darkroom", description="Darkroom image-processing job queue.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -32,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=2)
     run.set_defaults(handler=cmd_run)
 
-    worker = sub.add_parser("worker", help="run a worker pool")
-    add_worker_arguments(worker)
+    # the pool parses its own arguments (``python -m worker --help``): see exec_worker
+    worker = sub.add_parser("worker", help="run a worker pool (python -m worker)", add_help=False)
+    worker.add_argument("pool_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     worker.set_defaults(handler=cmd_worker)
 
     api = sub.add_parser("api", help="run the HTTP API")
@@ -54,9 +54,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from worker.cli import run_worker
+    return exec_worker(args.pool_args)
 
-    return run_worker(args)
+
+def exec_worker(pool_args: list[str]) -> int:
+    """``darkroom worker ARGS`` is ``python -m worker ARGS``, in this process (exec).
+
+    The CLI composes the processes of a deployment without importing the worker: ``jobs``
+    never imports ``worker`` (an import-linter contract), and the pool keeps one parser.
+    """
+    argv = [sys.executable, "-m", "worker", *pool_args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 (our own interpreter and module, no shell)
+    return EXIT_FAILED  # not reached: execv replaces this process or raises
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
@@ -66,8 +77,12 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["worker"]:  # every other word is the pool's: not parsed here (see exec_worker)
+        args = argparse.Namespace(command="worker", handler=cmd_worker, pool_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         settings = load_settings()
         return int(args.handler(settings, args))

@@ -6,16 +6,16 @@ import argparse
 import re
 from typing import Any
 
-from jobs.backends import Backends, run_with_backends
 from jobs.cli.commands import EXIT_OK
 from jobs.cli.fsck import add_fsck_command
 from jobs.cli.output import print_json
-from jobs.constants import BLOCKLIST_KEY
-from jobs.errors import InvalidRequest
-from jobs.ids import new_token
-from jobs.payloads import BlockJob
-from jobs.settings import Settings
-from jobs.store.errors import redis_errors
+from jobs.contract.constants import BLOCKLIST_KEY
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.ids import new_token
+from jobs.contract.payloads import BlockJob
+from jobs.contract.settings import Settings
+from jobs.plumbing.backends import Backends, run_with_backends
+from jobs.plumbing.store.errors import redis_errors
 
 SHA256 = re.compile(r"^(sha256:)?([0-9a-fA-F]{64})$")
 

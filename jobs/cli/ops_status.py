@@ -24,18 +24,18 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from jobs.backends import Backends, run_with_backends
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK
 from jobs.cli.output import err, print_json
-from jobs.constants import NAMESPACE, Queue
-from jobs.errors import ConfigError, InvalidRequest
-from jobs.logs import configure_logging
-from jobs.ops.dead_letters import Replayer, list_dead
-from jobs.ops.reindex import reindex
-from jobs.ops.stats import Snapshot, read_snapshot
-from jobs.ops.workers import heartbeat_ttl_ms, live_workers
-from jobs.settings import Settings
-from jobs.store.errors import redis_errors
+from jobs.contract.constants import NAMESPACE, Queue
+from jobs.contract.errors import ConfigError, InvalidRequest
+from jobs.contract.settings import Settings
+from jobs.plumbing.backends import Backends, run_with_backends
+from jobs.plumbing.store.errors import redis_errors
+from jobs.runtime.logs import configure_logging
+from jobs.services.admin.dead_letters import Replayer, list_dead
+from jobs.services.admin.reindex import reindex
+from jobs.services.admin.stats import Snapshot, read_snapshot
+from jobs.services.admin.workers import heartbeat_ttl_ms, live_workers
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ def with_redis(settings: Settings, use: Callable[[Redis], Awaitable[T]]) -> T:
 
 
 def with_backends(settings: Settings, use: Callable[[Backends], Awaitable[T]]) -> T:
-    """:func:`with_redis`, with the storage, store and queue too (:class:`jobs.backends.Backends`)."""
+    """:func:`with_redis`, with the storage, store and queue too (the :class:`Backends`)."""
     configure_logging(settings, process="cli")
 
     async def guarded(backends: Backends) -> T:

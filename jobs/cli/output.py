@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from jobs.models import Image
+from jobs.contract.models import Image
 
 err = Console(stderr=True, highlight=False)
 

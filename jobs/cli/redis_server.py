@@ -17,8 +17,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis
 
-from jobs.errors import InvalidRequest, Unavailable
-from jobs.parent_death import exec_dies_with_us
+from jobs.contract.errors import InvalidRequest, Unavailable
+from jobs.runtime.parent_death import exec_dies_with_us
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

@@ -19,10 +19,10 @@ from jobs.api import create_app
 from jobs.cli.output import err
 from jobs.cli.redis_server import reachable, start_private_redis, with_password, without_password
 from jobs.cli.supervisor import Supervisor
-from jobs.gc_tuning import tune_gc
-from jobs.logs import configure_logging
-from jobs.malloc import retain_freed_memory
-from jobs.settings import MiB, Settings, load_settings
+from jobs.contract.settings import MiB, Settings, load_settings
+from jobs.runtime.gc_tuning import tune_gc
+from jobs.runtime.logs import configure_logging
+from jobs.runtime.malloc import retain_freed_memory
 
 
 def serve_api(settings: Settings) -> int:

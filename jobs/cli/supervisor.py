@@ -2,7 +2,7 @@
 
 * Each child runs in a session of its own (a Ctrl-C in the terminal reaches only the
   supervisor, which stops the children in order) and gets SIGTERM from the kernel if the
-  supervisor itself is killed (:func:`jobs.parent_death.exec_dies_with_us`).
+  supervisor itself is killed (:func:`jobs.runtime.parent_death.exec_dies_with_us`).
 * SIGTERM, SIGINT or SIGHUP to the supervisor stops every child, last started first (the API,
   then the worker pool, then Redis, which the others need until they are gone): the child's
   own stop signal, then SIGKILL to its whole process group once its grace period is over. A
@@ -25,7 +25,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from types import FrameType
 
-from jobs.parent_death import exec_dies_with_us
+from jobs.runtime.parent_death import exec_dies_with_us
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 POLL_S = 0.1

@@ -12,7 +12,7 @@ from typing import Any
 
 from jobs.cli.commands import EXIT_OK, client_for
 from jobs.cli.output import err, print_json
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 
 def cmd_webhook_secret(settings: Settings, args: argparse.Namespace) -> int:

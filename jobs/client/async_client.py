@@ -11,8 +11,8 @@ from typing import Any, Self
 import httpx
 
 from jobs.client import protocol as p
-from jobs.models import Image
-from jobs.states import Status
+from jobs.contract.models import Image
+from jobs.contract.states import Status
 
 
 class AsyncClient:

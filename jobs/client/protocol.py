@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import httpx
 
-from jobs.errors import DarkroomError, Unavailable, error_from_body
-from jobs.models import Image
-from jobs.upload_options import as_text
+from jobs.contract.errors import DarkroomError, Unavailable, error_from_body
+from jobs.contract.models import Image
+from jobs.contract.upload_options import as_text
 
 FileInput = str | Path | bytes | IO[bytes]
 MAX_SERVER_WAIT_S = 30.0
@@ -59,7 +59,7 @@ def read_file(file: FileInput, filename: str | None) -> tuple[str, bytes]:
 def upload_request(file: FileInput, **options: Any) -> Request:
     """The raw-body upload: the file is the body (no multipart encoding), options in the query.
 
-    ``options`` are the fields of :class:`jobs.upload_options.UploadOptions`, by name.
+    ``options`` are the fields of :class:`jobs.contract.upload_options.UploadOptions`, by name.
     """
     fname, content = read_file(file, options.pop("filename", None))
     params = as_text(options) | {"filename": fname}

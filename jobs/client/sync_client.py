@@ -1,4 +1,4 @@
-"""Synchronous client (httpx). Every method returns typed models or raises ``jobs.errors``."""
+"""Synchronous client (httpx). Every method returns typed models or raises ``jobs.contract.errors``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Self
 import httpx
 
 from jobs.client import protocol as p
-from jobs.models import Image
-from jobs.states import Status
+from jobs.contract.models import Image
+from jobs.contract.states import Status
 
 
 class Client:
@@ -58,7 +58,7 @@ class Client:
 
     def upload(self, file: p.FileInput, **options: Any) -> Image:
         """Upload a file (path, bytes or binary file object). Options: the fields of
-        :class:`jobs.upload_options.UploadOptions` (name, filename, metadata, publish,
+        :class:`jobs.contract.upload_options.UploadOptions` (name, filename, metadata, publish,
         callback_url, expires_at, caption)."""
         return p.parse_image(self._send(p.upload_request(file, **options)))
 

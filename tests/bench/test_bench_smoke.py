@@ -12,9 +12,9 @@ from PIL import Image as PILImage
 
 from bench import system, variants
 from bench.stack import bench_stack
-from jobs.constants import SIZES, image_key
-from jobs.ids import new_image_id
-from jobs.models import Image
+from jobs.contract.constants import SIZES, image_key
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image
 
 
 @pytest.fixture(scope="module")

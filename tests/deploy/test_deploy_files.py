@@ -13,12 +13,12 @@ import pytest
 
 from jobs.cli.main import build_parser
 from jobs.cli.ops_status import parse_queues
-from jobs.constants import Queue
-from jobs.ops.keys import queue_key
-from jobs.settings import Settings, load_settings
+from jobs.contract.constants import Queue
+from jobs.contract.settings import Settings, load_settings
+from jobs.services.admin.keys import queue_key
 from tests.deploy.parsers import DEPLOY, containers, deploy_files, exec_form, k8s_docs, parse
 from tests.support.stack import ROOT
-from worker.cli import dramatiq_argv
+from worker.cli import dramatiq_argv, worker_parser
 
 SETTINGS_ENV = {f"DARKROOM_{name.upper()}" for name in Settings.model_fields}
 COMPOSE = parse(DEPLOY / "docker-compose.yml")[0]
@@ -33,6 +33,9 @@ def darkroom(argv: list[str]) -> Any:
     assert Path(argv[0]).name == "darkroom", argv
     try:
         args = build_parser().parse_args(argv[1:])
+        if args.command == "worker":  # `darkroom worker ARGS` runs `python -m worker ARGS`
+            args = worker_parser().parse_args(args.pool_args)
+            args.command = "worker"
     except SystemExit as exc:
         raise AssertionError(f"`{shlex.join(argv)}` is not a valid darkroom command") from exc
     if args.command == "worker":
@@ -70,7 +73,7 @@ def test_every_file_parses(path: Path) -> None:
 def test_every_darkroom_variable_is_a_setting() -> None:
     for path in deploy_files():
         unknown = set(re.findall(r"\bDARKROOM_[A-Z0-9_]+\b", path.read_text())) - SETTINGS_ENV
-        assert not unknown, f"{path.relative_to(ROOT)}: not in jobs/settings.py: {sorted(unknown)}"
+        assert not unknown, f"{path.relative_to(ROOT)}: not in jobs/contract/settings.py: {sorted(unknown)}"
 
 
 def test_dockerfile_is_multistage_slim_non_root_with_a_healthcheck() -> None:
@@ -218,10 +221,10 @@ def test_systemd_units_run_valid_commands(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def exported_metric_names() -> set[str]:
-    from jobs.metrics import REGISTRY, exposition
-    from jobs.ops.images import ImageCounts, OldestProcessing
-    from jobs.ops.queues import QueueStats
-    from jobs.ops.stats import Snapshot
+    from jobs.services.admin.images import ImageCounts, OldestProcessing
+    from jobs.services.admin.metrics import REGISTRY, exposition
+    from jobs.services.admin.queues import QueueStats
+    from jobs.services.admin.stats import Snapshot
 
     names: set[str] = set()
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.e2e import Stack, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e

@@ -20,12 +20,18 @@ from PIL import Image as PILImage
 
 from jobs.api.dashboard_auth import Viewer, issue
 from jobs.client import Client
-from jobs.constants import WORKERS_KEY, Queue, account_images_key, image_key
-from jobs.ops.keys import BROKER_HEARTBEATS_KEY, acks_key, dead_key, delayed_messages_key, queue_key
-from jobs.payloads import PublishJob
-from jobs.queue import redis_broker
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import WORKERS_KEY, Queue, account_images_key, image_key
+from jobs.contract.payloads import PublishJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.queue import redis_broker
+from jobs.services.admin.keys import (
+    BROKER_HEARTBEATS_KEY,
+    acks_key,
+    dead_key,
+    delayed_messages_key,
+    queue_key,
+)
 from tests.support.browser import dump_dom, require_chromium, screenshot
 from tests.support.dead_letters import kill
 from tests.support.stack import ROOT, start_api, start_worker, with_free_http_port

@@ -9,10 +9,10 @@ import httpx
 import pytest
 import redis
 
-from jobs.constants import image_key
-from jobs.errors import NotFound
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import image_key
+from jobs.contract.errors import NotFound
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.faults import storage_keys, wait_until
 from tests.support.images import oriented_jpeg

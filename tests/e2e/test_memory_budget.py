@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pytest
 from PIL import Image as PILImage
 
-from jobs.models import Image
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.faults import peak_rss_mib, proc_status, worker_processes
 

@@ -19,11 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis as AsyncRedis
 
 from jobs.client import Client
-from jobs.constants import Queue
-from jobs.ops.keys import queue_key
-from jobs.ops.stats import read_snapshot
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import Queue
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.services.admin.keys import queue_key
+from jobs.services.admin.stats import read_snapshot
 from tests.support.images import oriented_jpeg
 from tests.support.servers import free_port
 from tests.support.stack import ROOT, Proc, process_env, start_api, start_worker, with_free_http_port

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.intake import UploadOptions
-from jobs.producer import Producer
-from jobs.states import Status
+from jobs.contract.states import Status
+from jobs.services.intake import UploadOptions
+from jobs.services.producer import Producer
 from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 

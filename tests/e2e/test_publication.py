@@ -9,9 +9,9 @@ import boto3
 import httpx
 import pytest
 
-from jobs.errors import Conflict, MediaFailed, NotFound
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.errors import Conflict, MediaFailed, NotFound
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 from tests.support.servers import S3Server

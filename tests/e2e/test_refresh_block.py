@@ -12,10 +12,10 @@ import httpx
 import pytest
 import redis
 
-from jobs.constants import EVENTS_KEY
-from jobs.errors import InvalidRequest, MediaBlocked
-from jobs.models import Image
-from jobs.states import Status
+from jobs.contract.constants import EVENTS_KEY
+from jobs.contract.errors import InvalidRequest, MediaBlocked
+from jobs.contract.models import Image
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.faults import claimed_messages, wait_until
 from tests.support.images import oriented_jpeg

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from PIL import Image as PILImage
 
-from jobs.errors import NotFound
-from jobs.settings import Settings
+from jobs.contract.errors import NotFound
+from jobs.contract.settings import Settings
 from tests.support.e2e import Stack
 from tests.support.faults import storage_keys, wait_until
 from tests.support.images import oriented_jpeg, rgb

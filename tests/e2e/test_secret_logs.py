@@ -14,9 +14,9 @@ import httpx
 import pytest
 import redis
 
-from jobs.constants import account_images_key, image_key
-from jobs.ids import new_image_id
-from jobs.settings import Settings
+from jobs.contract.constants import account_images_key, image_key
+from jobs.contract.ids import new_image_id
+from jobs.contract.settings import Settings
 from tests.support.e2e import Stack
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from PIL import Image as PILImage
 
-from jobs.errors import Conflict, InvalidRequest, NotFound
-from jobs.states import Status
+from jobs.contract.errors import Conflict, InvalidRequest, NotFound
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg, pixel
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from PIL import Image as PILImage
 
-from jobs.constants import SIZES
-from jobs.states import Status
+from jobs.contract.constants import SIZES
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.images import IMAGE_FIELDS, oriented_jpeg, pixel
 

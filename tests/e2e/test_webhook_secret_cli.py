@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jobs.webhook_secrets import derive
+from jobs.services.webhook_secrets import derive
 from tests.e2e.test_cli import darkroom
 from tests.support.e2e import Stack
 

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from jobs.settings import Settings
-from jobs.webhooks import verify
+from jobs.contract.settings import Settings
+from jobs.services.webhooks import verify
 from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 

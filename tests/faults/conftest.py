@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.e2e import Stack, stop_stack
 from tests.support.servers import RedisServer, S3Server, start_redis_server, start_s3_server
 from tests.support.sources import dripping_source

@@ -12,9 +12,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from jobs.errors import NotFound
-from jobs.render_urls import build_path, parse
-from jobs.states import Status
+from jobs.contract.errors import NotFound
+from jobs.contract.states import Status
+from jobs.services.render_urls import build_path, parse
 from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 

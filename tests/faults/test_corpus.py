@@ -20,9 +20,9 @@ import httpx
 import pytest
 from PIL import Image as PILImage
 
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
 from tests.corpus.generate import build
 from tests.corpus.manifest import CASES, CorpusCase
 from tests.support.e2e import Stack

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from jobs.constants import WORKERS_KEY
-from jobs.settings import Settings
+from jobs.contract.constants import WORKERS_KEY
+from jobs.contract.settings import Settings
 from tests.support.proctree import wait_all_gone, wait_for_descendants
 from tests.support.servers import free_port, wait_for_port
 from tests.support.stack import start_worker

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import pytest
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.backlog import queue_backlog
 from tests.support.e2e import Stack
 from tests.support.faults import (
@@ -89,7 +89,7 @@ def test_redis_crash_mid_run_loses_no_job_and_the_api_answers_503(
     assert {a.kind for a in during} == set(KINDS) and {a.status for a in during} == {503}
     assert {a.error for a in during} == {"unavailable"}
     assert not_ready(records) == {}
-    # a 503 whose record Redis wrote before dying is undone once Redis answers (jobs.rollback)
+    # a 503 whose record Redis wrote before dying is undone once Redis answers (jobs.services.rollback)
     wanted = {known.id, *accepted}
     wait_until(
         lambda: (

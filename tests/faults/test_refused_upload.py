@@ -16,11 +16,11 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from jobs.constants import account_images_key
-from jobs.errors import Unavailable
-from jobs.intake import UploadOptions
-from jobs.producer import Producer
-from jobs.settings import Settings
+from jobs.contract.constants import account_images_key
+from jobs.contract.errors import Unavailable
+from jobs.contract.settings import Settings
+from jobs.services.intake import UploadOptions
+from jobs.services.producer import Producer
 from tests.support.images import oriented_jpeg
 from tests.support.servers import RedisServer
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.backlog import queue_backlog
 from tests.support.e2e import Stack
 from tests.support.faults import (

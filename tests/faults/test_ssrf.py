@@ -32,9 +32,9 @@ from urllib.parse import quote, urljoin
 import httpx
 import pytest
 
-from jobs.models import Image
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.faults import account_image_ids, wait_until
 from tests.support.images import oriented_jpeg

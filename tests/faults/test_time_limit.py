@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.e2e import Stack
 from tests.support.images import oriented_jpeg
 from tests.support.sources import DrippingSource

@@ -13,7 +13,7 @@ from functools import partial
 
 import pytest
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.backlog import queue_backlog, restart_worker
 from tests.support.e2e import Stack
 from tests.support.faults import (

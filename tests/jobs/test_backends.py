@@ -8,15 +8,15 @@ import json
 import pytest
 import redis
 
-from jobs.backends import Backends
 from jobs.cli.ops import cmd_block, cmd_unblock
-from jobs.constants import BLOCKLIST_KEY, Queue
-from jobs.payloads import BlockJob, parse_payload
-from jobs.producer import Producer
-from jobs.queue import redis_broker
-from jobs.settings import Settings
-from jobs.storage import Storage
-from jobs.storage.memory import MemoryStorage
+from jobs.contract.constants import BLOCKLIST_KEY, Queue
+from jobs.contract.payloads import BlockJob, parse_payload
+from jobs.contract.settings import Settings
+from jobs.plumbing.backends import Backends
+from jobs.plumbing.queue import redis_broker
+from jobs.plumbing.storage import Storage
+from jobs.plumbing.storage.memory import MemoryStorage
+from jobs.services.producer import Producer
 
 
 class Wrapper(MemoryStorage):

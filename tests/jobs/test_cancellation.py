@@ -9,9 +9,9 @@ import random
 import pytest
 from redis.asyncio import Redis
 
-from jobs.cancellation import raise_if_cancelled
-from jobs.constants import EVENTS_KEY
-from jobs.events import EventHub
+from jobs.contract.constants import EVENTS_KEY
+from jobs.plumbing.events import EventHub
+from jobs.runtime.cancellation import raise_if_cancelled
 
 
 async def test_a_swallowed_cancel_is_raised_again() -> None:

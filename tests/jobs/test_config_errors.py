@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.errors import ConfigError, DarkroomError, InvalidRequest
-from jobs.settings import Settings, load_settings
+from jobs.contract.errors import ConfigError, DarkroomError, InvalidRequest
+from jobs.contract.settings import Settings, load_settings
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,12 +9,12 @@ from typing import Any, get_args
 import pytest
 
 from jobs.api.schemas import RenderUrlRequest
-from jobs.constants import OUTPUT_FORMATS, OutputFormat
-from jobs.errors import Conflict, DarkroomError, MediaFailed, UnsupportedMediaType
-from jobs.models import Image, ImageError, require_usable
-from jobs.operations import Convert
-from jobs.payloads import RenderJob
-from jobs.states import Status
+from jobs.contract.constants import OUTPUT_FORMATS, OutputFormat
+from jobs.contract.errors import Conflict, DarkroomError, MediaFailed, UnsupportedMediaType
+from jobs.contract.models import Image, ImageError, require_usable
+from jobs.contract.operations import Convert
+from jobs.contract.payloads import RenderJob
+from jobs.contract.states import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 # quoted words in a row, comma-separated: a list; spelling out all five formats redefines them
@@ -30,7 +30,7 @@ def test_the_output_formats_are_spelled_out_once() -> None:
         for match in QUOTED_LIST.finditer(text)
         if set(re.findall("[a-z]+", match.group())) == set(OUTPUT_FORMATS)
     ]
-    assert places == ["jobs/constants.py:47"], places
+    assert places == ["jobs/contract/constants.py:47"], places
 
 
 def test_every_model_takes_its_formats_from_the_one_literal() -> None:

@@ -1,4 +1,4 @@
-"""jobs.dramatiq_compat against the installed Dramatiq: fails loudly if an internal changed shape.
+"""jobs.plumbing.dramatiq_compat against the installed Dramatiq: fails loudly if an internal changed shape.
 
 Each test pins one thing the compat layer assumes: a private attribute exists and is
 callable, the ``dispatch.lua`` argument layout, the keys the broker really writes on a real
@@ -21,7 +21,7 @@ from dramatiq.common import compute_backoff
 from dramatiq.middleware import AsyncIO, Retries
 from dramatiq.middleware import prometheus as dramatiq_prometheus
 
-from jobs import dramatiq_compat as compat
+from jobs.plumbing import dramatiq_compat as compat
 
 NS = "compat"
 QUEUE = "compat.q"

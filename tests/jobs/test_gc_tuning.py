@@ -6,13 +6,13 @@ import subprocess
 import sys
 import textwrap
 
-from jobs.gc_tuning import OLDER_THRESHOLDS, YOUNG_THRESHOLD
+from jobs.runtime.gc_tuning import OLDER_THRESHOLDS, YOUNG_THRESHOLD
 
 PROBE = textwrap.dedent(
     """
     import gc, json, weakref
     import fastapi, pydantic  # start-up imports: the objects a service keeps for its lifetime
-    from jobs.gc_tuning import tune_gc
+    from jobs.runtime.gc_tuning import tune_gc
 
     before = gc.get_freeze_count()
     tune_gc()

@@ -8,15 +8,15 @@ from typing import Any, cast
 import pytest
 from redis.asyncio import Redis
 
-from jobs.constants import DEADLINES_KEY, account_images_key, original_key, record_key
-from jobs.errors import BrokerUnavailable, StorageUnavailable
-from jobs.intake import Intake, UploadOptions
-from jobs.payloads import ImageJob, JobPayload
-from jobs.rollback import Rollbacks
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.storage.memory import MemoryStorage
-from jobs.store import ImageStore, Record
+from jobs.contract.constants import DEADLINES_KEY, account_images_key, original_key, record_key
+from jobs.contract.errors import BrokerUnavailable, StorageUnavailable
+from jobs.contract.payloads import ImageJob, JobPayload
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.storage.memory import MemoryStorage
+from jobs.plumbing.store import ImageStore, Record
+from jobs.services.intake import Intake, UploadOptions
+from jobs.services.rollback import Rollbacks
 from tests.support.images import oriented_jpeg
 
 

@@ -1,4 +1,4 @@
-"""jobs.malloc: freed image buffers are reused instead of faulted in again for every job."""
+"""jobs.runtime.malloc: freed image buffers are reused instead of faulted in again for every job."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from jobs import malloc
-from jobs.malloc import retain_freed_memory
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
+from jobs.runtime import malloc
+from jobs.runtime.malloc import retain_freed_memory
 
 GLIBC = platform.libc_ver()[0] == "glibc"
 
@@ -19,8 +19,8 @@ GLIBC = platform.libc_ver()[0] == "glibc"
 _JOBS = """
 import resource, sys, threading
 from PIL import Image
-from jobs.malloc import retain_freed_memory
-from jobs.settings import Settings
+from jobs.runtime.malloc import retain_freed_memory
+from jobs.contract.settings import Settings
 applied = retain_freed_memory(int(sys.argv[1]))
 def work(out):
     for _ in range(2):
@@ -91,7 +91,7 @@ def test_worker_and_api_processes_tune_at_start_up(monkeypatch: pytest.MonkeyPat
 _PINNED = """
 import sys
 from PIL import Image
-from jobs.malloc import keep_under, resident_bytes, retain_freed_memory
+from jobs.runtime.malloc import keep_under, resident_bytes, retain_freed_memory
 MiB = 1024 * 1024
 retain_freed_memory(256 * MiB)
 frames = [Image.new("RGB", (5000, 5000), "red") for _ in range(8)]

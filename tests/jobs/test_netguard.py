@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.errors import SourceUnreachable, SourceUnresolvable
-from jobs.netguard import Resolver, is_public_address, pin, precheck
+from jobs.contract.errors import SourceUnreachable, SourceUnresolvable
+from jobs.plumbing.netguard import Resolver, is_public_address, pin, precheck
 
 FORBIDDEN = [
     "127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.5.4", "192.168.0.1", "169.254.169.254", "169.254.1.1",

@@ -10,8 +10,8 @@ import ipaddress
 
 import pytest
 
-from jobs.errors import SourceUnreachable
-from jobs.netguard import Resolver, is_public_address, pin
+from jobs.contract.errors import SourceUnreachable
+from jobs.plumbing.netguard import Resolver, is_public_address, pin
 
 V4 = ipaddress.IPv4Address
 

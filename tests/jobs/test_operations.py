@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from jobs.errors import InvalidRequest
-from jobs.operations import (
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.operations import (
     MAX_OPERATIONS,
     OPERATION_NAMES,
     Crop,
@@ -18,7 +18,7 @@ from jobs.operations import (
     parse_color,
     validate_operations,
 )
-from jobs.render_urls import cache_digest
+from jobs.services.render_urls import cache_digest
 
 VALID: list[dict[str, Any]] = [
     {"op": "resize", "width": 300},

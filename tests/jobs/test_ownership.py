@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from jobs.constants import master_key, original_key, record_key, size_key
-from jobs.models import Image, ImageError, SizeVariant
-from jobs.ownership import expected_keys, owns, parse_key
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.constants import master_key, original_key, record_key, size_key
+from jobs.contract.models import Image, ImageError, SizeVariant
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.services.ownership import expected_keys, owns, parse_key
 
 ID = "image_" + "a" * 24
 OTHER = "image_" + "b" * 24

@@ -1,4 +1,4 @@
-"""jobs.parent_death: a child asks to die with its parent, including when the parent is already gone."""
+"""jobs.runtime.parent_death: a child asks to die with its parent, even when the parent is already gone."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 SCRIPT = textwrap.dedent(
     """
     import os, sys, time
-    import jobs.parent_death
-    from jobs.parent_death import die_with_parent
+    import jobs.runtime.parent_death
+    from jobs.runtime.parent_death import die_with_parent
     parent = os.getpid()
     marker, mode = sys.argv[1], sys.argv[2]
     if mode == "watchdog":  # what other platforms get: a thread watching getppid()
-        jobs.parent_death._prctl = lambda: None
+        jobs.runtime.parent_death._prctl = lambda: None
     pid = os.fork()
     if pid:
         print(pid, flush=True)

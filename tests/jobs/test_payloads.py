@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from jobs.errors import InvalidRequest
-from jobs.ids import new_image_id
-from jobs.payloads import TransformJob, UploadJob, parse_payload
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.ids import new_image_id
+from jobs.contract.payloads import TransformJob, UploadJob, parse_payload
 
 
 def test_round_trip_through_message_args() -> None:

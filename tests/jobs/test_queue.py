@@ -10,13 +10,13 @@ import redis
 from dramatiq.middleware import Middleware
 from redis.asyncio import Redis as AsyncRedis
 
-from jobs.constants import NAMESPACE
-from jobs.errors import BrokerUnavailable
-from jobs.ids import new_image_id, new_token
-from jobs.payloads import UploadJob
-from jobs.queue import JobQueue, redis_broker
-from jobs.settings import Settings
-from jobs.wakeup import wake_key
+from jobs.contract.constants import NAMESPACE
+from jobs.contract.errors import BrokerUnavailable
+from jobs.contract.ids import new_image_id, new_token
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.plumbing.queue import JobQueue, redis_broker
+from jobs.plumbing.wakeup import wake_key
 from tests.support.servers import free_port
 
 QUEUE = "darkroom.upload"

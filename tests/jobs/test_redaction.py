@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import structlog
 
-from jobs.logs import configure_logging
-from jobs.redaction import MASK, Redactor
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
+from jobs.runtime.logs import configure_logging
+from jobs.runtime.redaction import MASK, Redactor
 
 KEY = "dk_live_0123456789abcdef"
 SIGNING_KEY = "signing-0123456789"

@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis as AsyncRedis
 
 from jobs.api import create_app
-from jobs.errors import BrokerUnavailable, Internal
-from jobs.ids import new_image_id, new_token
-from jobs.payloads import UploadJob
-from jobs.queue import JobQueue, redis_broker
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import ImageStore
-from jobs.store.errors import redis_errors, translate_redis_error
+from jobs.contract.errors import BrokerUnavailable, Internal
+from jobs.contract.ids import new_image_id, new_token
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.queue import JobQueue, redis_broker
+from jobs.plumbing.store import ImageStore
+from jobs.plumbing.store.errors import redis_errors, translate_redis_error
 from tests.support.servers import RedisServer, free_port, start_redis_server
 
 K1 = {"x-api-key": "k1"}  # account acme

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.errors import Forbidden, InvalidRequest
-from jobs.ids import new_image_id
-from jobs.operations import Operation, validate_operations
-from jobs.render_urls import (
+from jobs.contract.errors import Forbidden, InvalidRequest
+from jobs.contract.ids import new_image_id
+from jobs.contract.operations import Operation, validate_operations
+from jobs.services.render_urls import (
     account_tag,
     build_path,
     cache_digest,

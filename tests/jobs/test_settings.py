@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.errors import ConfigError
-from jobs.settings import Settings, load_settings
+from jobs.contract.errors import ConfigError
+from jobs.contract.settings import Settings, load_settings
 
 
 def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:

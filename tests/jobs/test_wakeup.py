@@ -10,10 +10,10 @@ import dramatiq
 import redis
 from dramatiq.broker import Consumer, MessageProxy
 
-from jobs.constants import Queue
-from jobs.queue import redis_broker
-from jobs.settings import Settings
-from jobs.wakeup import WAKE_TOKENS_MAX, WakingConsumer, wake_key
+from jobs.contract.constants import Queue
+from jobs.contract.settings import Settings
+from jobs.plumbing.queue import redis_broker
+from jobs.plumbing.wakeup import WAKE_TOKENS_MAX, WakingConsumer, wake_key
 
 
 def message(queue: str) -> dramatiq.Message[Any]:

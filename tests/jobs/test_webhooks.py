@@ -15,10 +15,10 @@ from PIL import Image as PILImage
 
 from jobs.api import create_app
 from jobs.api.routes import webhooks as webhook_routes
-from jobs.constants import webhook_attempts_key
-from jobs.payloads import WebhookJob
-from jobs.settings import Settings
-from jobs.webhooks import build_delivery, delivery_id_for, parse_signature, sign, verify
+from jobs.contract.constants import webhook_attempts_key
+from jobs.contract.payloads import WebhookJob
+from jobs.contract.settings import Settings
+from jobs.services.webhooks import build_delivery, delivery_id_for, parse_signature, sign, verify
 
 SECRET = "whsec_test"
 BODY = b'{"id":"dlv_1","type":"image.ready","data":{}}'

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import redis
 
-from jobs.constants import Queue
-from jobs.payloads import JobPayload, UploadJob, parse_payload
-from jobs.settings import Settings
-from jobs.storage import open_storage
+from jobs.contract.constants import Queue
+from jobs.contract.payloads import JobPayload, UploadJob, parse_payload
+from jobs.contract.settings import Settings
+from jobs.plumbing.storage import open_storage
 from tests.support.worker_ctx import make_worker_ctx
 from worker.context import WorkerContext
 from worker.pipeline.upload import run_upload

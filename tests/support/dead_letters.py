@@ -7,7 +7,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from jobs.payloads import JobPayload
+from jobs.contract.payloads import JobPayload
 
 
 def kill(broker: RedisBroker, job: JobPayload, **options: Any) -> None:

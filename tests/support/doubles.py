@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dramatiq.brokers.stub import StubBroker
 
-from jobs.payloads import JobPayload
-from jobs.queue import JobQueue
+from jobs.contract.payloads import JobPayload
+from jobs.plumbing.queue import JobQueue
 
 
 class RecordingQueue(JobQueue):
-    """A :class:`jobs.queue.JobQueue` that remembers what it would have sent instead of sending it."""
+    """A :class:`jobs.plumbing.queue.JobQueue` that remembers what it would have sent, and sends nothing."""
 
     def __init__(self) -> None:
         super().__init__(StubBroker(middleware=[]))

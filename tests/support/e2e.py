@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobs.client import Client
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.stack import Proc, start_api, start_worker, with_free_http_port
 
 

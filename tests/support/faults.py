@@ -18,10 +18,10 @@ from typing import Any, cast
 import httpx
 import redis
 
-from jobs.constants import NAMESPACE, account_images_key, image_key
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.constants import NAMESPACE, account_images_key, image_key
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
 from tests.support.images import oriented_jpeg
 
 IMAGE_OBJECT = re.compile(r"^images/(?P<id>[^/]+)/(?P<name>master|small|medium|large)\.[a-z]+$")

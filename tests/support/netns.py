@@ -2,7 +2,7 @@
 
 :func:`public_namespace` creates a Linux network namespace joined to the root namespace by a
 veth pair. The namespace side gets an address from :data:`PUBLIC_BLOCK` (globally routable:
-``ipaddress`` calls it global and :func:`jobs.netguard.is_public_address` lets it through;
+``ipaddress`` calls it global and :func:`jobs.plumbing.netguard.is_public_address` lets it through;
 documentation blocks such as 198.51.100.0/24 are *not* global and would be refused), and the
 root namespace routes that one /32 through the veth, so processes here (the worker) reach it
 as they would any internet host. The root side of the veth gets the matching address of
@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from jobs.netguard import is_public_address
+from jobs.plumbing.netguard import is_public_address
 
 ROOT = Path(__file__).resolve().parents[2]
 # A slice of 11.0.0.0/8 (US DoD, globally routable: not private, shared, reserved or for

@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from jobs.ids import new_image_id
-from jobs.models import Image
-from jobs.payloads import UploadJob
-from jobs.settings import Settings
-from jobs.storage import open_storage
-from jobs.store import Record
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.plumbing.storage import open_storage
+from jobs.plumbing.store import Record
 from tests.support.worker_ctx import make_worker_ctx
 from worker.context import WorkerContext
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from jobs.ids import new_image_id
-from jobs.models import Image, ImageError
-from jobs.states import Status
-from jobs.storage import Storage
-from jobs.store import ImageStore, Record
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image, ImageError
+from jobs.contract.states import Status
+from jobs.plumbing.storage import Storage
+from jobs.plumbing.store import ImageStore, Record
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import httpx
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

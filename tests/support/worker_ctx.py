@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.backends import Backends
-from jobs.queue import JobQueue
-from jobs.settings import Settings
-from jobs.storage import Storage
-from jobs.storage.memory import MemoryStorage
+from jobs.contract.settings import Settings
+from jobs.plumbing.backends import Backends
+from jobs.plumbing.queue import JobQueue
+from jobs.plumbing.storage import Storage
+from jobs.plumbing.storage.memory import MemoryStorage
 from worker.cdn import LogPurger, Purger
 from worker.context import WorkerContext
 

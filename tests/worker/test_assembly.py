@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import structlog
 
-from jobs import metrics
-from jobs.ids import new_image_id
-from jobs.models import Image
-from jobs.settings import Settings
-from jobs.store import Record
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.plumbing.store import Record
+from jobs.services.admin import metrics
 from worker import context
 from worker.app import build_broker
 from worker.middleware import Metrics

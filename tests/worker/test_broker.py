@@ -11,10 +11,10 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries, TimeLimit
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from jobs.constants import NAMESPACE
-from jobs.errors import MediaFailed, StorageUnavailable
-from jobs.ids import new_image_id
-from jobs.settings import Settings
+from jobs.contract.constants import NAMESPACE
+from jobs.contract.errors import MediaFailed, StorageUnavailable
+from jobs.contract.ids import new_image_id
+from jobs.contract.settings import Settings
 from worker.actors import declare_actors
 from worker.app import build_broker
 from worker.middleware import DurableRetries, FailOnGiveUp, Lifecycle, Metrics

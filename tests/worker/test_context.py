@@ -9,7 +9,7 @@ import time
 import pytest
 import structlog
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.support.pipeline import with_ctx
 from worker.context import WorkerContext
 

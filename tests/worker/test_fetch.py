@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from jobs.errors import SourceUnreachable, TooLarge
+from jobs.contract.errors import SourceUnreachable, TooLarge
 from worker.fetch import fetch
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from jobs.constants import WORKERS_KEY, Queue, worker_key
-from jobs.ops.workers import WorkerBeat, heartbeat_ttl_ms, live_workers
-from jobs.settings import Settings
+from jobs.contract.constants import WORKERS_KEY, Queue, worker_key
+from jobs.contract.settings import Settings
+from jobs.services.admin.workers import WorkerBeat, heartbeat_ttl_ms, live_workers
 from tests.support.servers import free_port
 from tests.support.worker_ctx import make_worker_ctx
 from worker.heartbeat import describe_worker, run_heartbeat

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from jobs.operations import validate_operations
-from jobs.payloads import UploadJob
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.operations import validate_operations
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.pipeline import processing_upload, with_ctx
 from tests.worker.test_runner import run_as_current
 from worker.context import WorkerContext

@@ -7,9 +7,9 @@ import time
 import dramatiq
 import redis
 
-from jobs.constants import Queue
-from jobs.queue import redis_broker
-from jobs.settings import Settings
+from jobs.contract.constants import Queue
+from jobs.contract.settings import Settings
+from jobs.plumbing.queue import redis_broker
 from worker.maintenance import requeue_dead_workers
 
 

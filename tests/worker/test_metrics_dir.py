@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from worker.exporter import ENV, metrics_dir
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import structlog
 
-from jobs import metrics
-from jobs.constants import Queue
-from jobs.settings import Settings
-from jobs.storage.memory import MemoryStorage
+from jobs.contract.constants import Queue
+from jobs.contract.settings import Settings
+from jobs.plumbing.storage.memory import MemoryStorage
+from jobs.services.admin import metrics
 from worker.metered_storage import MeteredStorage
 from worker.middleware.metrics import Metrics, job_outcome
 

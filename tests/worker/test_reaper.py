@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from jobs.constants import DEADLINES_KEY
-from jobs.ids import new_image_id
-from jobs.models import Image
-from jobs.payloads import UploadJob
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.constants import DEADLINES_KEY
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
 from tests.support.doubles import RecordingQueue
 from tests.support.worker_ctx import make_worker_ctx
 from worker.reaper import MAX_RESENDS, reap

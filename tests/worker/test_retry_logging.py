@@ -20,9 +20,9 @@ import pytest
 import structlog
 from dramatiq.brokers.stub import StubBroker
 
-from jobs.errors import Unavailable
-from jobs.logs import configure_logging
-from jobs.settings import Settings
+from jobs.contract.errors import Unavailable
+from jobs.contract.settings import Settings
+from jobs.runtime.logs import configure_logging
 from worker.middleware import DurableRetries
 from worker.results import should_retry
 
@@ -115,5 +115,5 @@ def test_an_unexpected_exception_logs_its_traceback_once(console_logs: Callable[
     assert text.count("Traceback") == 1 and "KeyError" in text
     assert len(events(lines, "job.retry")) == 2 and len(events(lines, "job.gave_up")) == 1
     assert "error_code=internal" in events(lines, "job.gave_up")[0]
-    # (frame locals, which would show the payload, are the console renderer's: off in jobs.logs)
+    # (frame locals, which would show the payload, are the console renderer's: off in jobs.runtime.logs)
     assert "Failed to process message" not in text and "Retrying message" not in text

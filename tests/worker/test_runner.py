@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from jobs.errors import MediaFailed, SourceUnreachable
-from jobs.payloads import UploadJob
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.errors import MediaFailed, SourceUnreachable
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.pipeline import processing_upload, with_ctx
 from worker import context
 from worker.context import WorkerContext

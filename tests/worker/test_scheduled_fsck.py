@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs.constants import master_key, original_key
-from jobs.ids import new_image_id
-from jobs.metrics import exposition
-from jobs.models import Image
-from jobs.ops.stats import read_snapshot
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.constants import master_key, original_key
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.services.admin.metrics import exposition
+from jobs.services.admin.stats import read_snapshot
 from tests.support.pipeline import with_ctx
 from worker.context import WorkerContext
 from worker.scheduler import schedules, tick

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from jobs.payloads import ExpireJob
-from jobs.settings import Settings
+from jobs.contract.payloads import ExpireJob
+from jobs.contract.settings import Settings
 from tests.support.doubles import RecordingQueue
 from tests.support.worker_ctx import make_worker_ctx
 from worker.context import WorkerContext

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from jobs.errors import ConfigError
-from jobs.settings import Settings
+from jobs.contract.errors import ConfigError
+from jobs.contract.settings import Settings
 from worker.cdn.base import Purger
 from worker.cdn.http import HttpPurger
 from worker.cdn.log import LogPurger

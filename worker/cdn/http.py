@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import structlog
 
-from jobs.errors import StorageError, Unavailable
+from jobs.contract.errors import StorageError, Unavailable
 
 log = structlog.get_logger(__name__)
 BATCH = 500

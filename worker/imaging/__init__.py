@@ -3,7 +3,7 @@
 No settings, Redis, storage, network or logging configuration in here. The worker
 pipeline calls these four functions from a worker thread (``asyncio.to_thread``): they are
 CPU-bound, mostly in Pillow's C code, and each upload/transform runs its master and its
-sizes on a private 2-thread pool. Errors are ``jobs.errors``: ``TooLarge``,
+sizes on a private 2-thread pool. Errors are ``jobs.contract.errors``: ``TooLarge``,
 ``UnsupportedMediaType``, ``MediaFailed`` (bad input) and ``InvalidRequest`` (bad options);
 Pillow's own size errors are translated at the edge (``edge.py``). Every step weighs what it
 will allocate against ``Limits.max_memory`` first (``budget.py``).

@@ -16,7 +16,7 @@ from typing import Final
 
 from PIL import Image as PILImage
 
-from jobs.errors import TooLarge
+from jobs.contract.errors import TooLarge
 
 MiB: Final = 1024 * 1024
 WORKING_BYTES: Final = 4  # a working frame (RGB or RGBA) of unknown mode: the worst case

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pillow_heif
 from PIL import Image as PILImage
 
-from jobs.errors import DarkroomError, MediaFailed, TooLarge
+from jobs.contract.errors import DarkroomError, MediaFailed, TooLarge
 from worker.imaging.budget import check_budget, image_bytes
 from worker.imaging.color import has_alpha, to_working
 from worker.imaging.orient import apply_orientation, oriented_size, read_loaded_orientation, read_orientation

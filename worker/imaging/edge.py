@@ -5,7 +5,7 @@ Two jobs, done once here for every entry point:
 * **Pillow's size errors are ours.** ``DecompressionBombError`` (and its warning, when
   warnings are errors), ``MemoryError`` and the "too large" ``ValueError``/``OverflowError``
   Pillow's C core raises all mean the input or a result is too big: they become
-  :class:`~jobs.errors.TooLarge` (permanent), never an unexpected exception that the worker
+  :class:`~jobs.contract.errors.TooLarge` (permanent), never an unexpected exception that the worker
   retries six times.
 * **A failure lets go of its pixels.** An exception's traceback references every frame it
   unwound through, and their locals: the decoded frames, each operation's output. Whoever
@@ -24,7 +24,7 @@ from typing import Final, ParamSpec, TypeVar
 
 from PIL import Image as PILImage
 
-from jobs.errors import TooLarge
+from jobs.contract.errors import TooLarge
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -27,8 +27,8 @@ from typing import Any, Final
 
 from PIL import Image as PILImage
 
-from jobs.constants import OUTPUT_FORMATS
-from jobs.errors import InvalidRequest, MediaFailed
+from jobs.contract.constants import OUTPUT_FORMATS
+from jobs.contract.errors import InvalidRequest, MediaFailed
 from worker.imaging.color import flatten, has_alpha
 from worker.imaging.memfile import write_to_bytes
 from worker.imaging.sniff import AVIF_SUPPORTED

@@ -13,7 +13,7 @@ from typing import Final
 
 from PIL import Image as PILImage
 
-from jobs.constants import SIZES
+from jobs.contract.constants import SIZES
 from worker.imaging.pool import is_parallel
 
 LARGEST_FIRST: Final = tuple(sorted(SIZES, key=lambda name: SIZES[name][0] * SIZES[name][1], reverse=True))

@@ -11,7 +11,7 @@ from typing import Final
 
 from PIL import features
 
-from jobs.errors import MediaFailed, UnsupportedMediaType
+from jobs.contract.errors import MediaFailed, UnsupportedMediaType
 
 AVIF_SUPPORTED: Final = bool(features.check("avif"))  # Pillow ≥ 11.3 wheels ship libavif
 
@@ -116,6 +116,6 @@ def sniff(data: bytes) -> str:
         raise UnsupportedMediaType("SVG (vector) images are not supported; upload a raster image.")
     if kind == "xml":
         raise UnsupportedMediaType("XML documents are not supported.")
-    if kind == "html":  # recognised, not an image: 415 like SVG/PDF (jobs/errors.py, bad-input corpus)
+    if kind == "html":  # recognised, not an image: 415 like SVG/PDF (bad-input corpus)
         raise UnsupportedMediaType("The file is an HTML document, not an image.")
     raise MediaFailed("The file is not a recognised image.")

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image as PILImage
 
-from jobs.operations import Operation
+from jobs.contract.operations import Operation
 from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import load_frames, open_source
 from worker.imaging.edge import imaging_edge
@@ -25,7 +25,7 @@ from worker.imaging.encode import (
     encode,
     encoding_bytes,
 )
-from worker.imaging.ops import apply_operations, as_operations, output_settings
+from worker.imaging.operations import apply_operations, as_operations, output_settings
 from worker.imaging.pool import job_pool
 from worker.imaging.sizes import sizes_bytes
 from worker.imaging.types import Encoded, Limits, Rendition

@@ -24,7 +24,7 @@ class Encoded:
     """One encoded output image."""
 
     data: bytes
-    format: str  # one of jobs.constants.OUTPUT_FORMATS
+    format: str  # one of jobs.contract.constants.OUTPUT_FORMATS
     width: int
     height: int
     frames: int = 1
@@ -35,7 +35,7 @@ class Rendition:
     """Everything an upload (or a transform) stores for one image."""
 
     master: Encoded
-    sizes: dict[str, Encoded] = field(default_factory=dict)  # keys of jobs.constants.SIZES
+    sizes: dict[str, Encoded] = field(default_factory=dict)  # keys of jobs.contract.constants.SIZES
     placeholder: str | None = None  # BlurHash
     transformable: bool = True
     source_format: str | None = None  # detected input format: jpeg, png, tiff, heif, ...

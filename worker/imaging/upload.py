@@ -29,7 +29,7 @@ from concurrent.futures import Executor
 
 from PIL import Image as PILImage
 
-from jobs.constants import OUTPUT_FORMATS, SIZES
+from jobs.contract.constants import OUTPUT_FORMATS, SIZES
 from worker.imaging.blurhash import placeholder
 from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import Source, can_reduce, load_frames, load_reduced, open_source

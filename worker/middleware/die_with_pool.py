@@ -23,7 +23,7 @@ from typing import Any
 
 from dramatiq.middleware import Middleware
 
-from jobs.parent_death import die_with_parent
+from jobs.runtime.parent_death import die_with_parent
 
 
 def die_with_pool_master() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from dramatiq.middleware import AsyncIO
 
-from jobs.dramatiq_compat import get_event_loop_thread
+from jobs.plumbing.dramatiq_compat import get_event_loop_thread
 
 log = structlog.get_logger(__name__)
 

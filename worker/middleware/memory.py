@@ -1,7 +1,7 @@
 """After every job, a worker process is back under its memory budget (``WORKER_MEMORY_MB``).
 
 A job may hold up to ``IMAGING_MEMORY_MB`` of pixels while it runs; once it is over, failed
-or not, what it freed must not stay resident (see :mod:`jobs.malloc` for why it would): a
+or not, what it freed must not stay resident (see :mod:`jobs.runtime.malloc` for why it would): a
 process found above its budget returns its free heap to the kernel. Still above it after
 that means live objects, not freed ones: logged as a warning, with the numbers.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from dramatiq.middleware import Middleware
 
-from jobs.malloc import keep_under
+from jobs.runtime.malloc import keep_under
 
 log = structlog.get_logger(__name__)
 MiB = 1024 * 1024

@@ -33,9 +33,9 @@ from typing import Any
 import structlog
 from dramatiq.middleware.prometheus import Prometheus
 
-from jobs.dramatiq_compat import set_prometheus_db_path
-from jobs.ops.keys import canonical_queue
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
+from jobs.plumbing.dramatiq_compat import set_prometheus_db_path
+from jobs.services.admin.keys import canonical_queue
 from worker.exporter import metrics_dir, serve_metrics
 from worker.results import result_of
 
@@ -62,7 +62,9 @@ class Metrics(Prometheus):
         set_prometheus_db_path(directory)
         super().after_process_boot(broker)  # type: ignore[no-untyped-call]
         self.booted = True
-        from jobs import metrics  # only now: prometheus_client picks multiprocess mode on import
+        from jobs.services.admin import (
+            metrics,  # only now: prometheus_client picks multiprocess mode on import
+        )
 
         self.metrics = metrics
         if not metrics.multiprocess_active():

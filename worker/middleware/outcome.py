@@ -16,9 +16,9 @@ from typing import Any
 import structlog
 from dramatiq.middleware import Middleware
 
-from jobs.dramatiq_compat import retries_so_far
-from jobs.ids import is_image_id
-from jobs.payloads import PAYLOADS
+from jobs.contract.ids import is_image_id
+from jobs.contract.payloads import PAYLOADS
+from jobs.plumbing.dramatiq_compat import retries_so_far
 from worker.results import give_up_error
 
 log = structlog.get_logger(__name__)

@@ -34,7 +34,7 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 from dramatiq.threading import Interrupt
 
-from jobs.errors import DarkroomError
+from jobs.contract.errors import DarkroomError
 
 log = structlog.get_logger(__name__)
 MAX_PAUSE_S = 2.0

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from dramatiq.middleware import Middleware
 
-from jobs.dramatiq_compat import redis_message_id, requeue, shorten_worker_polls
+from jobs.plumbing.dramatiq_compat import redis_message_id, requeue, shorten_worker_polls
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +68,7 @@ class PromptShutdown(Middleware):
     Dramatiq's worker threads poll their in-memory queue every ``worker_timeout`` (1 s), and
     the consumers block on Redis just as long, so each stop took seconds with nothing to wait
     for. Worker threads poll every 100 ms here (an in-process queue: no Redis traffic), and at
-    shutdown the broker wakes its own idle consumers (:mod:`jobs.wakeup`). In-flight jobs still
+    shutdown the broker wakes its own idle consumers (:mod:`jobs.plumbing.wakeup`). In-flight jobs still
     get the whole grace period.
     """
 

@@ -11,15 +11,15 @@ from typing import cast
 
 import structlog
 
-from jobs.constants import originals_index_key
-from jobs.errors import MediaBlocked, NotFound
-from jobs.models import ImageError
-from jobs.ownership import is_blocked
-from jobs.payloads import BlockJob
-from jobs.publication import public_urls, unpublished
-from jobs.states import Status
-from jobs.store import Record
-from jobs.store.errors import redis_errors
+from jobs.contract.constants import originals_index_key
+from jobs.contract.errors import MediaBlocked, NotFound
+from jobs.contract.models import ImageError
+from jobs.contract.payloads import BlockJob
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.plumbing.store.errors import redis_errors
+from jobs.services.ownership import is_blocked
+from jobs.services.publication import public_urls, unpublished
 from worker.context import WorkerContext
 from worker.pipeline.objects import remove_content
 from worker.pipeline.purge import purge_derivatives

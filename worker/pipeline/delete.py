@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import structlog
 
-from jobs.constants import EXPIRIES_KEY, originals_index_key, rendered_paths_key
-from jobs.ids import new_token
-from jobs.models import utcnow
-from jobs.payloads import DeleteJob, ExpireJob
-from jobs.publication import public_urls
-from jobs.store import Record
-from jobs.store.errors import redis_errors
+from jobs.contract.constants import EXPIRIES_KEY, originals_index_key, rendered_paths_key
+from jobs.contract.ids import new_token
+from jobs.contract.models import utcnow
+from jobs.contract.payloads import DeleteJob, ExpireJob
+from jobs.plumbing.store import Record
+from jobs.plumbing.store.errors import redis_errors
+from jobs.services.publication import public_urls
 from worker.context import WorkerContext
 from worker.pipeline.objects import remove_image_objects
 from worker.pipeline.purge import purge_derivatives

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import structlog
 
-from jobs.constants import (
+from jobs.contract.constants import (
     image_prefixes,
     images_prefix,
     master_key,
@@ -17,11 +17,11 @@ from jobs.constants import (
     record_key,
     size_key,
 )
-from jobs.models import Image
-from jobs.ownership import owns
-from jobs.publication import copies
-from jobs.storage import Copy, Storage
-from jobs.store import Record
+from jobs.contract.models import Image
+from jobs.plumbing.storage import Copy, Storage
+from jobs.plumbing.store import Record
+from jobs.services.ownership import owns
+from jobs.services.publication import copies
 from worker.imaging.types import Rendition
 
 log = structlog.get_logger(__name__)

@@ -13,12 +13,12 @@ from typing import Any
 
 import structlog
 
-from jobs.errors import DarkroomError, NotFound
-from jobs.models import ImageError
-from jobs.payloads import ImageJob, WebhookJob
-from jobs.states import Status
-from jobs.store import Record
-from jobs.store.claims import owned_by
+from jobs.contract.errors import DarkroomError, NotFound
+from jobs.contract.models import ImageError
+from jobs.contract.payloads import ImageJob, WebhookJob
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.plumbing.store.claims import owned_by
 from worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)

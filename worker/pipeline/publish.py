@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import structlog
 
-from jobs.errors import NotFound
-from jobs.models import utcnow
-from jobs.payloads import ImageJob, PublishJob, UnpublishJob
-from jobs.publication import public_urls, published, unpublished
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.errors import NotFound
+from jobs.contract.models import utcnow
+from jobs.contract.payloads import ImageJob, PublishJob, UnpublishJob
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.services.publication import public_urls, published, unpublished
 from worker.context import WorkerContext
 from worker.pipeline.objects import remove_public, sync_public
 

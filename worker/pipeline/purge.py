@@ -7,18 +7,18 @@ from typing import cast
 
 import structlog
 
-from jobs.constants import (
+from jobs.contract.constants import (
     account_images_key,
     derived_key,
     derived_prefix,
     rendered_paths_key,
 )
-from jobs.errors import NotFound
-from jobs.payloads import PurgeJob
-from jobs.publication import public_urls
-from jobs.render_urls import cache_digest, decode_options, parse
-from jobs.store.errors import redis_errors
-from jobs.store.purge_status import write_done
+from jobs.contract.errors import NotFound
+from jobs.contract.payloads import PurgeJob
+from jobs.plumbing.store.errors import redis_errors
+from jobs.plumbing.store.purge_status import write_done
+from jobs.services.publication import public_urls
+from jobs.services.render_urls import cache_digest, decode_options, parse
 from worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)

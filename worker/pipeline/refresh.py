@@ -12,12 +12,12 @@ import time
 
 import structlog
 
-from jobs.constants import original_key
-from jobs.errors import InvalidRequest, NotFound
-from jobs.ids import new_token
-from jobs.payloads import RefreshJob, UploadJob
-from jobs.states import Status
-from jobs.store.claims import claim_for_job
+from jobs.contract.constants import original_key
+from jobs.contract.errors import InvalidRequest, NotFound
+from jobs.contract.ids import new_token
+from jobs.contract.payloads import RefreshJob, UploadJob
+from jobs.contract.states import Status
+from jobs.plumbing.store.claims import claim_for_job
 from worker.context import WorkerContext
 from worker.pipeline.purge import purge_image
 from worker.pipeline.upload import check_not_blocked, fetch_source, run_upload

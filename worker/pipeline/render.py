@@ -10,7 +10,7 @@ import json
 
 import structlog
 
-from jobs.constants import (
+from jobs.contract.constants import (
     CONTENT_TYPES,
     derived_key,
     master_key,
@@ -18,10 +18,10 @@ from jobs.constants import (
     render_lock_key,
     rendered_paths_key,
 )
-from jobs.errors import DarkroomError
-from jobs.operations import Convert, validate_operations
-from jobs.payloads import RenderJob
-from jobs.store.errors import redis_errors
+from jobs.contract.errors import DarkroomError
+from jobs.contract.operations import Convert, validate_operations
+from jobs.contract.payloads import RenderJob
+from jobs.plumbing.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.imaging import render
 from worker.pipeline.transform import load_assets, usable_source

@@ -13,15 +13,15 @@ from typing import Any
 
 import structlog
 
-from jobs.constants import CONTENT_TYPES, FORMAT_EXTENSIONS, master_key, size_key
-from jobs.errors import NotFound
-from jobs.models import SizeVariant, utcnow
-from jobs.payloads import ImageJob
-from jobs.publication import copies, published
-from jobs.states import Status
-from jobs.storage import Copy, Put, Write
-from jobs.store import Record
-from jobs.store.claims import owned_by
+from jobs.contract.constants import CONTENT_TYPES, FORMAT_EXTENSIONS, master_key, size_key
+from jobs.contract.errors import NotFound
+from jobs.contract.models import SizeVariant, utcnow
+from jobs.contract.payloads import ImageJob
+from jobs.contract.states import Status
+from jobs.plumbing.storage import Copy, Put, Write
+from jobs.plumbing.store import Record
+from jobs.plumbing.store.claims import owned_by
+from jobs.services.publication import copies, published
 from worker.context import WorkerContext
 from worker.imaging.types import Rendition
 from worker.pipeline.objects import remove_image_objects, remove_unowned, rendition_keys, sync_public

@@ -7,12 +7,12 @@ from pathlib import PurePosixPath
 
 import structlog
 
-from jobs.constants import FORMAT_EXTENSIONS, OutputFormat, master_key
-from jobs.errors import Conflict, MediaFailed, NotFound, UnsupportedMediaType
-from jobs.models import require_usable
-from jobs.operations import Operation, Watermark, validate_operations
-from jobs.payloads import TransformJob
-from jobs.store import Record
+from jobs.contract.constants import FORMAT_EXTENSIONS, OutputFormat, master_key
+from jobs.contract.errors import Conflict, MediaFailed, NotFound, UnsupportedMediaType
+from jobs.contract.models import require_usable
+from jobs.contract.operations import Operation, Watermark, validate_operations
+from jobs.contract.payloads import TransformJob
+from jobs.plumbing.store import Record
 from worker.context import WorkerContext
 from worker.imaging import process_transform
 from worker.pipeline.outcome import claim

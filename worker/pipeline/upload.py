@@ -6,10 +6,10 @@ import hashlib
 
 import structlog
 
-from jobs.constants import BLOCKLIST_KEY, original_key, originals_index_key
-from jobs.errors import MediaBlocked, ObjectNotFound, TooLarge
-from jobs.payloads import UploadJob
-from jobs.store.errors import redis_errors
+from jobs.contract.constants import BLOCKLIST_KEY, original_key, originals_index_key
+from jobs.contract.errors import MediaBlocked, ObjectNotFound, TooLarge
+from jobs.contract.payloads import UploadJob
+from jobs.plumbing.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.fetch import fetch
 from worker.imaging import process_upload

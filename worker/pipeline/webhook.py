@@ -7,11 +7,11 @@ a timeout or a connection error is recorded and raised as a transient error, so 
 redelivers the message later with backoff (:func:`WEBHOOK_ACTOR_OPTIONS`). Every retry
 carries the same delivery id, so receivers can dedupe.
 
-Each delivery is signed with its account's own secret (:mod:`jobs.webhook_secrets`), and
+Each delivery is signed with its account's own secret (:mod:`jobs.services.webhook_secrets`), and
 during a rotation's overlap with the previous one too.
 
 Attempts are kept in ``darkroom:webhooks:{image_id}`` (newest first, ≤100 entries, 7 days;
-:mod:`jobs.store.webhook_attempts`) and served by ``GET /v1/images/{id}/webhooks``.
+:mod:`jobs.plumbing.store.webhook_attempts`) and served by ``GET /v1/images/{id}/webhooks``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
-from jobs.dramatiq_compat import BACKOFF_MAX_EXPONENT, RETRIES_MAX_BACKOFF_MS
-from jobs.errors import Internal, SourceUnreachable, SourceUnresolvable, Unavailable
-from jobs.netguard import Target, pin
-from jobs.payloads import WebhookJob
-from jobs.settings import Settings
-from jobs.store.webhook_attempts import Attempt, previous_attempts, record_attempt
-from jobs.webhook_secrets import signing_secrets
-from jobs.webhooks import build_delivery, delivery_id_for
+from jobs.contract.errors import Internal, SourceUnreachable, SourceUnresolvable, Unavailable
+from jobs.contract.payloads import WebhookJob
+from jobs.contract.settings import Settings
+from jobs.plumbing.dramatiq_compat import BACKOFF_MAX_EXPONENT, RETRIES_MAX_BACKOFF_MS
+from jobs.plumbing.netguard import Target, pin
+from jobs.plumbing.store.webhook_attempts import Attempt, previous_attempts, record_attempt
+from jobs.services.webhook_secrets import signing_secrets
+from jobs.services.webhooks import build_delivery, delivery_id_for
 from worker.context import WorkerContext
 from worker.fetch import pinned_request_args
 from worker.results import should_retry

@@ -25,10 +25,10 @@ from jobs.api.dashboard_auth import (
     verify,
 )
 from jobs.api.dashboard_view import DashboardData, render_dashboard, render_login
-from jobs.constants import CONTENT_TYPES, Queue
-from jobs.errors import NotFound, RateLimited
-from jobs.ids import is_image_id
-from jobs.ops.dead_letters import DeadLetter
+from jobs.contract.constants import CONTENT_TYPES, Queue
+from jobs.contract.errors import NotFound, RateLimited
+from jobs.contract.ids import is_image_id
+from jobs.services.admin.dead_letters import DeadLetter
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 RECENT_IMAGES = 24

@@ -13,11 +13,11 @@ from fastapi.responses import FileResponse, Response
 
 from jobs.api.auth import Ctx
 from jobs.api.schemas import ErrorBody
-from jobs.constants import CONTENT_TYPES, EXTENSION_FORMATS
-from jobs.errors import InvalidRequest, NotFound, ObjectNotFound
-from jobs.publication import PUBLIC_ROOT
-from jobs.storage import validate_key
-from jobs.storage.local import LocalStorage
+from jobs.contract.constants import CONTENT_TYPES, EXTENSION_FORMATS
+from jobs.contract.errors import InvalidRequest, NotFound, ObjectNotFound
+from jobs.plumbing.storage import validate_key
+from jobs.plumbing.storage.local import LocalStorage
+from jobs.services.publication import PUBLIC_ROOT
 
 router = APIRouter(tags=["files"])
 CACHE_CONTROL = "public, max-age=300"

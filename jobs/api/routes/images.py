@@ -21,13 +21,13 @@ from jobs.api.schemas import (
     TransformRequest,
 )
 from jobs.api.upload_text import UploadForm, query_options, upload_options
-from jobs.constants import CONTENT_TYPES
-from jobs.errors import InvalidRequest, MediaFailed
-from jobs.models import Image
-from jobs.states import Status
-from jobs.store import ListQuery
-from jobs.store.listing import SORTS
-from jobs.upload_options import MAX_FILENAME_CHARS, ImageOptions, UploadOptions
+from jobs.contract.constants import CONTENT_TYPES
+from jobs.contract.errors import InvalidRequest, MediaFailed
+from jobs.contract.models import Image
+from jobs.contract.states import Status
+from jobs.contract.upload_options import MAX_FILENAME_CHARS, ImageOptions, UploadOptions
+from jobs.plumbing.store import ListQuery
+from jobs.plumbing.store.listing import SORTS
 
 MAX_WAIT_S = 30.0
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=IdempotentRoute)

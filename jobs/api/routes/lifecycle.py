@@ -9,8 +9,8 @@ from jobs.api.auth import Account, Ctx
 from jobs.api.idempotency import IdempotentRoute
 from jobs.api.routes.images import ERRORS, image_response
 from jobs.api.schemas import Deleted, ErrorBody
-from jobs.changes import Outcome
-from jobs.models import Image
+from jobs.contract.models import Image
+from jobs.services.changes import Outcome
 
 router = APIRouter(prefix="/v1/images", tags=["lifecycle"], route_class=IdempotentRoute)
 PUBLICATION_WAIT_S = 10.0

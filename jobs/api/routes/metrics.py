@@ -2,7 +2,7 @@
 
 Unauthenticated, like ``/health``: scrape it from inside the cluster and keep it off the
 public ingress (docs/operations.md). Queue, worker and image gauges are read from Redis on
-every scrape (image counts are cached for up to 10 s, see :mod:`jobs.ops.images`).
+every scrape (image counts are cached for up to 10 s, see :mod:`jobs.services.admin.images`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from jobs.api.auth import Ctx
-from jobs.metrics import CONTENT_TYPE_LATEST, exposition
-from jobs.ops.stats import Snapshot
+from jobs.services.admin.metrics import CONTENT_TYPE_LATEST, exposition
+from jobs.services.admin.stats import Snapshot
 
 router = APIRouter(tags=["ops"])
 log = structlog.get_logger(__name__)

@@ -17,7 +17,7 @@ from jobs.api.schemas import (
     WarmupAccepted,
     WarmupRequest,
 )
-from jobs.constants import CONTENT_TYPES
+from jobs.contract.constants import CONTENT_TYPES
 
 router = APIRouter(tags=["render"], route_class=IdempotentRoute)
 # warmup and purge take render URLs: a bad signature is a 403, whether or not the image exists

@@ -1,4 +1,4 @@
-"""``/v1/webhook-secret``: your account's webhook signing secret (:mod:`jobs.webhook_secrets`).
+"""``/v1/webhook-secret``: your account's webhook signing secret (:mod:`jobs.services.webhook_secrets`).
 
 ``GET`` tells where the secret stands, never the secret; ``POST …/rotate`` makes a new one
 and shows it, once. Idempotency-Key works as on every POST: a retried rotation with the
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from jobs.api.auth import Account, Ctx
 from jobs.api.idempotency import IdempotentRoute
 from jobs.api.schemas import ErrorBody
-from jobs.webhook_secrets import master_secret
+from jobs.services.webhook_secrets import master_secret
 
 router = APIRouter(prefix="/v1/webhook-secret", tags=["webhooks"], route_class=IdempotentRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 429, 500, 503)}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from jobs.api.auth import Account, Ctx
 from jobs.api.schemas import ErrorBody
-from jobs.ids import check_image_id
+from jobs.contract.ids import check_image_id
 
 router = APIRouter(prefix="/v1/images", tags=["webhooks"])
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobs.api import create_app
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 
 @pytest.fixture

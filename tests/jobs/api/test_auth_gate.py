@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from jobs.api import create_app
 from jobs.api.ratelimit import client_id
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 from tests.jobs.api.test_body_limit import read_response, serve
 from tests.support.api import K1
 

@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.api.body_limit import MULTIPART_OVERHEAD, BodyLimit, body_limits, declared_length
 from jobs.api.errors import install_error_handlers
-from jobs.errors import InvalidRequest, TooLarge
-from jobs.settings import Settings
+from jobs.contract.errors import InvalidRequest, TooLarge
+from jobs.contract.settings import Settings
 
 UPLOAD_LIMIT = 64 * 1024
 JSON_LIMIT = 1024

@@ -17,7 +17,7 @@ from jobs.api.dashboard_auth import (
     issue,
     verify,
 )
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 OPERATOR = Viewer("operator", None)
 ACME = Viewer("account", "acme")

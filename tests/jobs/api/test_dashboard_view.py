@@ -9,15 +9,15 @@ import pytest
 
 from jobs.api.dashboard_auth import Viewer
 from jobs.api.dashboard_view import DashboardData, render_dashboard, render_login
-from jobs.constants import Queue
-from jobs.models import Image, ImageError
-from jobs.ops.dead_letters import DeadLetter
-from jobs.ops.images import ImageCounts, OldestProcessing
-from jobs.ops.queues import QueueStats
-from jobs.ops.stats import Snapshot
-from jobs.ops.workers import WorkerBeat
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.constants import Queue
+from jobs.contract.models import Image, ImageError
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
+from jobs.services.admin.dead_letters import DeadLetter
+from jobs.services.admin.images import ImageCounts, OldestProcessing
+from jobs.services.admin.queues import QueueStats
+from jobs.services.admin.stats import Snapshot
+from jobs.services.admin.workers import WorkerBeat
 
 EVIL = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.api.errors import HTTP_CODES
-from jobs.errors import CODE_BY_STATUS, ERRORS_BY_CODE, Forbidden, MediaBlocked, error_from_body
+from jobs.contract.errors import CODE_BY_STATUS, ERRORS_BY_CODE, Forbidden, MediaBlocked, error_from_body
 
 
 def test_every_status_of_the_error_tree_maps_to_a_code_of_that_status() -> None:

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from jobs.api import create_app
 from jobs.api.idempotency import TTL_S
-from jobs.constants import Queue
-from jobs.payloads import TransformJob
-from jobs.settings import Settings
+from jobs.contract.constants import Queue
+from jobs.contract.payloads import TransformJob
+from jobs.contract.settings import Settings
 from tests.jobs.api.test_images import jpeg_bytes, upload
 from tests.support.api import K1, K2, process_upload, queued_jobs
 

@@ -11,9 +11,9 @@ import redis
 from fastapi.testclient import TestClient
 from PIL import Image as PILImage
 
-from jobs.constants import Queue, original_key
-from jobs.models import MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_NAME_CHARS
-from jobs.settings import Settings
+from jobs.contract.constants import Queue, original_key
+from jobs.contract.models import MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_NAME_CHARS
+from jobs.contract.settings import Settings
 from tests.support.api import K1, K2, process_upload
 from tests.support.images import IMAGE_FIELDS
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from jobs.constants import Queue
-from jobs.payloads import PurgeJob
-from jobs.settings import Settings
+from jobs.contract.constants import Queue
+from jobs.contract.payloads import PurgeJob
+from jobs.contract.settings import Settings
 from tests.jobs.api.test_images import upload
 from tests.support.api import K1, K2, in_worker, queued_jobs
 from worker.pipeline.purge import run_purge

@@ -10,9 +10,9 @@ import time
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import ImageStore
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import ImageStore
 from tests.jobs.api.test_images import upload
 from tests.support.api import K1
 

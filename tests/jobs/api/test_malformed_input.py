@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.api.json_depth import MAX_JSON_DEPTH, JsonDepthLimit, loads, nests_deeper
-from jobs.errors import InvalidRequest
-from jobs.store.listing import decode_cursor, encode_cursor
+from jobs.contract.errors import InvalidRequest
+from jobs.plumbing.store.listing import decode_cursor, encode_cursor
 from tests.jobs.api.test_images import jpeg_bytes, upload
 from tests.support.api import K1
 

@@ -33,8 +33,8 @@ from schemathesis import checks
 from schemathesis.core.parameters import ParameterLocation
 
 from jobs.client import Client
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.api import process_upload
 from tests.support.images import oriented_jpeg
 from tests.support.sources import static_source

@@ -25,8 +25,8 @@ from jobs.api.ratelimit import (
     refusal,
     take_tokens,
 )
-from jobs.errors import BrokerUnavailable, RateLimited
-from jobs.settings import Settings
+from jobs.contract.errors import BrokerUnavailable, RateLimited
+from jobs.contract.settings import Settings
 from tests.support.servers import free_port
 
 

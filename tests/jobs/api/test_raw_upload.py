@@ -8,9 +8,9 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from jobs.constants import Queue, original_key
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import Queue, original_key
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.jobs.api.test_images import jpeg_bytes
 from tests.support.api import K1, K2, process_upload
 from tests.support.images import IMAGE_FIELDS

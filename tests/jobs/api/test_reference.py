@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jobs.api import create_app
 from jobs.api.reference import render
-from jobs.settings import Settings
+from jobs.contract.settings import Settings
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"
 

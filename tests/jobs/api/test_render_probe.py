@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from jobs.ids import new_image_id
-from jobs.render_urls import build_path, parse
-from jobs.settings import Settings
+from jobs.contract.ids import new_image_id
+from jobs.contract.settings import Settings
+from jobs.services.render_urls import build_path, parse
 from tests.jobs.api.test_images import upload
 from tests.support.api import K1
 

@@ -1,8 +1,8 @@
 """The routes call the producer, never Redis: a scan of every route module's source.
 
 The rest of the API keeps Redis commands out too: idempotency slots are kept by
-:mod:`jobs.store.idempotency` (through the producer), rate-limit buckets by
-:mod:`jobs.store.token_buckets`. Only the HTTP edge's rate limiting hands the producer's
+:mod:`jobs.plumbing.store.idempotency` (through the producer), rate-limit buckets by
+:mod:`jobs.plumbing.store.token_buckets`. Only the HTTP edge's rate limiting hands the producer's
 Redis client to those buckets (it runs before any route, from the headers alone).
 """
 
@@ -17,7 +17,7 @@ import jobs.api.routes
 
 ROUTES = sorted(Path(jobs.api.routes.__file__).parent.glob("*.py"))
 API_MODULES = sorted(Path(jobs.api.routes.__file__).parent.parent.glob("*.py"))
-EDGE = frozenset({"auth.py", "ratelimit.py"})  # hand ctx.redis to jobs.store.token_buckets
+EDGE = frozenset({"auth.py", "ratelimit.py"})  # hand ctx.redis to jobs.plumbing.store.token_buckets
 # the producer's Redis-backed parts: a route that reaches for them reads Redis itself
 FORBIDDEN_ATTRIBUTES = frozenset({"redis", "store", "hub", "idempotency_key"})
 # redis-py command methods (``ping`` is also the producer's own readiness check)
@@ -28,7 +28,7 @@ REDIS_COMMANDS = frozenset(
         "register_script", "exists", "scan_iter", "mget", "incr", "setnx",
     }
 )  # fmt: skip
-FORBIDDEN_MODULES = ("redis", "jobs.store.errors", "jobs.store.image_store")
+FORBIDDEN_MODULES = ("redis", "jobs.plumbing.store.errors", "jobs.plumbing.store.image_store")
 
 
 def violations(source: str) -> list[str]:
@@ -71,7 +71,7 @@ def test_no_api_module_sends_redis_commands(path: Path) -> None:
     [
         "import redis",
         "from redis.asyncio import Redis",
-        "from jobs.store.errors import redis_errors",
+        "from jobs.plumbing.store.errors import redis_errors",
         "async def f(ctx):\n    await ctx.redis.get('k')",
         "async def f(ctx):\n    await ctx.store.get('a', 'b')",
         "async def f(r):\n    await r.lrange('k', 0, -1)",

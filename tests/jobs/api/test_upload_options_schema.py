@@ -1,4 +1,4 @@
-"""The upload options are defined once (jobs.upload_options); every surface must say the same.
+"""The upload options are defined once (jobs.contract.upload_options); every surface must say the same.
 
 The published /openapi.json is compared with the models field by field: the raw upload's
 query parameters, the multipart form fields, the JSON bodies of POST /v1/images and of a
@@ -17,10 +17,10 @@ from pydantic.fields import FieldInfo
 
 from jobs.api import create_app
 from jobs.client import protocol
-from jobs.constants import Queue
-from jobs.payloads import UploadJob
-from jobs.settings import Settings
-from jobs.upload_options import ImageOptions, UploadOptions
+from jobs.contract.constants import Queue
+from jobs.contract.payloads import UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.upload_options import ImageOptions, UploadOptions
 from tests.jobs.api.test_images import jpeg_bytes
 from tests.support.api import K1, queued_jobs
 

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
 from jobs.api import create_app
-from jobs.settings import Settings
-from jobs.webhook_secrets import derive, signing_secrets
-from jobs.webhooks import sign, verify
+from jobs.contract.settings import Settings
+from jobs.services.webhook_secrets import derive, signing_secrets
+from jobs.services.webhooks import sign, verify
 from tests.support.api import K1, K2
 
 BODY = b'{"type":"image.ready"}'

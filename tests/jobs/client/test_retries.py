@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from jobs.client import AsyncClient, Client
-from jobs.errors import RateLimited, Unavailable
-from jobs.ids import new_image_id
+from jobs.contract.errors import RateLimited, Unavailable
+from jobs.contract.ids import new_image_id
 
 IMAGE = {"id": new_image_id(), "name": "x", "filename": "x.jpg", "status": "processing"}
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from jobs.storage.memory import MemoryStorage
-from jobs.store import ImageStore
+from jobs.plumbing.storage.memory import MemoryStorage
+from jobs.plumbing.store import ImageStore
 from tests.support.records import Env
 
 

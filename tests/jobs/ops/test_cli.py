@@ -22,12 +22,12 @@ from redis.asyncio import Redis
 from jobs.api import create_app
 from jobs.api.dashboard_auth import verify
 from jobs.cli.main import build_parser, main
-from jobs.constants import Queue
-from jobs.ops.keys import dead_key, queue_key
-from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms
-from jobs.payloads import PublishJob
-from jobs.queue import redis_broker
-from jobs.settings import Settings
+from jobs.contract.constants import Queue
+from jobs.contract.payloads import PublishJob
+from jobs.contract.settings import Settings
+from jobs.plumbing.queue import redis_broker
+from jobs.services.admin.keys import dead_key, queue_key
+from jobs.services.admin.workers import WorkerBeat, beat, heartbeat_ttl_ms
 from tests.support.dead_letters import kill
 from tests.support.servers import free_port
 

@@ -14,14 +14,14 @@ from redis.asyncio import Redis
 
 from jobs.api import create_app
 from jobs.api.dashboard_auth import COOKIE, Viewer, issue
-from jobs.constants import Queue, size_key
-from jobs.ops.keys import dead_key
-from jobs.payloads import PublishJob
-from jobs.queue import redis_broker
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.storage import open_storage
-from jobs.store import ImageStore, Record
+from jobs.contract.constants import Queue, size_key
+from jobs.contract.payloads import PublishJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.queue import redis_broker
+from jobs.plumbing.storage import open_storage
+from jobs.plumbing.store import ImageStore, Record
+from jobs.services.admin.keys import dead_key
 from tests.support.dead_letters import kill
 from tests.support.records import Env
 

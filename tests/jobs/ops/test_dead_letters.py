@@ -6,13 +6,13 @@ import asyncio
 import json
 from typing import Any
 
-from jobs.constants import Queue
-from jobs.ops.dead_letters import Replayer, list_dead
-from jobs.ops.keys import dead_key, dead_messages_key, messages_key, queue_key
-from jobs.payloads import PublishJob, UploadJob
-from jobs.queue import JobQueue, redis_broker
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import Queue
+from jobs.contract.payloads import PublishJob, UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.queue import JobQueue, redis_broker
+from jobs.services.admin.dead_letters import Replayer, list_dead
+from jobs.services.admin.keys import dead_key, dead_messages_key, messages_key, queue_key
 from tests.support.dead_letters import kill
 from tests.support.records import Env
 
@@ -33,7 +33,7 @@ async def test_list_shows_the_job_image_and_last_error(env: Env, settings: Setti
 
     (dead,) = await list_dead(env.redis, Queue.UPLOAD)
     assert (dead.actor, dead.image_id, dead.account, dead.retries) == ("upload", job.image_id, "acme", 5)
-    assert dead.reason == "jobs.errors.StorageUnavailable: storage is down"
+    assert dead.reason == "jobs.contract.errors.StorageUnavailable: storage is down"
     assert await list_dead(env.redis, Queue.TRANSFORM) == []
 
 

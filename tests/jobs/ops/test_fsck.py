@@ -8,15 +8,23 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from jobs.constants import master_key, original_key, record_key, size_key
-from jobs.ids import new_image_id
-from jobs.models import Image, ImageError, SizeVariant
-from jobs.ops import fsck as fsck_module
-from jobs.ops.fsck import EVERY_KIND, ORIGINALS_ONLY, Fsck, FsckReport, Problem, read_summary, save_summary
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.storage import Storage, open_storage
-from jobs.store import ImageStore, Record
+from jobs.contract.constants import master_key, original_key, record_key, size_key
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image, ImageError, SizeVariant
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.storage import Storage, open_storage
+from jobs.plumbing.store import ImageStore, Record
+from jobs.services.admin import fsck as fsck_module
+from jobs.services.admin.fsck import (
+    EVERY_KIND,
+    ORIGINALS_ONLY,
+    Fsck,
+    FsckReport,
+    Problem,
+    read_summary,
+    save_summary,
+)
 
 Scenario = Callable[[ImageStore, Storage], Awaitable[Any]]
 

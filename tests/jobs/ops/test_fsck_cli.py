@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from jobs.cli.main import main
-from jobs.constants import original_key
-from jobs.ids import new_image_id
-from jobs.settings import Settings
+from jobs.contract.constants import original_key
+from jobs.contract.ids import new_image_id
+from jobs.contract.settings import Settings
 
 Cli = Callable[..., tuple[int, list[dict[str, Any]]]]
 

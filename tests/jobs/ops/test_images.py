@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobs.constants import DEADLINES_KEY
-from jobs.ops.images import image_counts, oldest_processing, recent_failures, recent_images
-from jobs.states import Status
+from jobs.contract.constants import DEADLINES_KEY
+from jobs.contract.states import Status
+from jobs.services.admin.images import image_counts, oldest_processing, recent_failures, recent_images
 from tests.support.records import Env
 
 

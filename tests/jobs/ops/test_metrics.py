@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.api import create_app
-from jobs.constants import Queue
-from jobs.metrics import exposition
-from jobs.ops.images import ImageCounts, OldestProcessing
-from jobs.ops.keys import queue_key
-from jobs.ops.queues import QueueStats
-from jobs.ops.stats import Snapshot
-from jobs.queue import redis_broker
-from jobs.settings import Settings
+from jobs.contract.constants import Queue
+from jobs.contract.settings import Settings
+from jobs.plumbing.queue import redis_broker
+from jobs.services.admin.images import ImageCounts, OldestProcessing
+from jobs.services.admin.keys import queue_key
+from jobs.services.admin.metrics import exposition
+from jobs.services.admin.queues import QueueStats
+from jobs.services.admin.stats import Snapshot
 from tests.support.servers import free_port
 from tests.support.stack import ROOT
 
@@ -111,14 +111,17 @@ def test_multiprocess_values_are_summed_across_processes(tmp_path: Path) -> None
     }
     child = textwrap.dedent("""
         import sys
-        from jobs import metrics
+        from jobs.services.admin import metrics
         assert metrics.multiprocess_active()
         metrics.BYTES_IN.labels("upload").inc(int(sys.argv[1]))
         metrics.JOB_DURATION.labels("upload", "darkroom.upload", "ok").observe(0.2)
     """)
     for amount in ("100", "23"):
         subprocess.run([sys.executable, "-c", child, amount], cwd=ROOT, env=env, check=True)
-    reader = "from jobs.metrics import exposition; import sys; sys.stdout.write(exposition(None).decode())"
+    reader = (
+        "from jobs.services.admin.metrics import exposition; import sys; "
+        "sys.stdout.write(exposition(None).decode())"
+    )
     text = subprocess.run(
         [sys.executable, "-c", reader], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )

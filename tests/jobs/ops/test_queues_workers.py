@@ -7,12 +7,12 @@ from typing import Any
 
 import dramatiq
 
-from jobs.constants import WORKERS_KEY, Queue, worker_key
-from jobs.ops.keys import BROKER_HEARTBEATS_KEY, queue_key
-from jobs.ops.queues import queue_stats
-from jobs.ops.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave, live_workers, now_ms
-from jobs.queue import redis_broker
-from jobs.settings import Settings
+from jobs.contract.constants import WORKERS_KEY, Queue, worker_key
+from jobs.contract.settings import Settings
+from jobs.plumbing.queue import redis_broker
+from jobs.services.admin.keys import BROKER_HEARTBEATS_KEY, queue_key
+from jobs.services.admin.queues import queue_stats
+from jobs.services.admin.workers import WorkerBeat, beat, heartbeat_ttl_ms, leave, live_workers, now_ms
 from tests.support.records import Env
 
 

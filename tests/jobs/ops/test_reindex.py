@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from jobs.constants import DEADLINES_KEY, account_images_key, record_key
-from jobs.ops.reindex import reindex
-from jobs.states import Status
+from jobs.contract.constants import DEADLINES_KEY, account_images_key, record_key
+from jobs.contract.states import Status
+from jobs.services.admin.reindex import reindex
 from tests.support.records import Env
 
 

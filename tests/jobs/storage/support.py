@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias, TypeVar
 
-from jobs.settings import Settings
-from jobs.storage.base import Storage
+from jobs.contract.settings import Settings
+from jobs.plumbing.storage.base import Storage
 
 T = TypeVar("T")
 Opener: TypeAlias = Callable[[], Awaitable[Storage]]

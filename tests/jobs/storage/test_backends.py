@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from jobs.errors import ConfigError, InvalidRequest, ObjectNotFound, StorageError
-from jobs.settings import Settings
-from jobs.storage import Copy, ObjectInfo, Put, Storage, open_storage
-from jobs.storage.local import LocalStorage
-from jobs.storage.memory import MemoryStorage
-from jobs.storage.s3 import S3Storage
+from jobs.contract.errors import ConfigError, InvalidRequest, ObjectNotFound, StorageError
+from jobs.contract.settings import Settings
+from jobs.plumbing.storage import Copy, ObjectInfo, Put, Storage, open_storage
+from jobs.plumbing.storage.local import LocalStorage
+from jobs.plumbing.storage.memory import MemoryStorage
+from jobs.plumbing.storage.s3 import S3Storage
 
 TRAVERSAL_KEYS = [
     "../x",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.constants import derived_key, master_key, original_key, public_prefix, record_key, size_key
-from jobs.errors import InvalidRequest
-from jobs.storage import validate_key
-from jobs.storage.base import is_valid_key, validate_prefix
+from jobs.contract.constants import derived_key, master_key, original_key, public_prefix, record_key, size_key
+from jobs.contract.errors import InvalidRequest
+from jobs.plumbing.storage import validate_key
+from jobs.plumbing.storage.base import is_valid_key, validate_prefix
 
 GOOD = [
     "a",

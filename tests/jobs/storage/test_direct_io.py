@@ -1,4 +1,4 @@
-"""Durable writes of big objects with O_DIRECT (jobs.storage.direct_io) and LocalStorage's use of it."""
+"""Durable writes of big objects with O_DIRECT (jobs.plumbing.storage.direct_io), as LocalStorage does."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs.storage import atomic_files, direct_io
-from jobs.storage.direct_io import ALIGN, CHUNK, DIRECT_MIN_BYTES, O_DIRECT
-from jobs.storage.local import LocalStorage
+from jobs.plumbing.storage import atomic_files, direct_io
+from jobs.plumbing.storage.direct_io import ALIGN, CHUNK, DIRECT_MIN_BYTES, O_DIRECT
+from jobs.plumbing.storage.local import LocalStorage
 
 pytestmark = pytest.mark.skipif(not direct_io.available(), reason="no O_DIRECT on this platform")
 

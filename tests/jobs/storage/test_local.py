@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.errors import InvalidRequest, ObjectNotFound, StorageError, StorageUnavailable
-from jobs.storage import Copy, Put, atomic_files
-from jobs.storage.local import LocalStorage
-from jobs.storage.local_errors import translate_os_error
+from jobs.contract.errors import InvalidRequest, ObjectNotFound, StorageError, StorageUnavailable
+from jobs.plumbing.storage import Copy, Put, atomic_files
+from jobs.plumbing.storage.local import LocalStorage
+from jobs.plumbing.storage.local_errors import translate_os_error
 
 
 def files_under(root: Path) -> list[str]:

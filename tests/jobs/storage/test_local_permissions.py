@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.storage.local import LocalStorage
+from jobs.plumbing.storage.local import LocalStorage
 
 BIG = os.urandom(2 * 1024 * 1024)  # a durable write of this size goes through O_DIRECT
 

@@ -26,10 +26,10 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from jobs.errors import InvalidRequest, ObjectNotFound, StorageError, StorageUnavailable
-from jobs.storage import Storage, open_storage
-from jobs.storage.s3 import S3Storage, s3_config
-from jobs.storage.s3_errors import delete_objects_error, translate_s3_error
+from jobs.contract.errors import InvalidRequest, ObjectNotFound, StorageError, StorageUnavailable
+from jobs.plumbing.storage import Storage, open_storage
+from jobs.plumbing.storage.s3 import S3Storage, s3_config
+from jobs.plumbing.storage.s3_errors import delete_objects_error, translate_s3_error
 from tests.jobs.storage.support import run_scenario, s3_settings
 from tests.support.servers import S3Server, free_port, start_s3_server
 

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from jobs.ids import new_image_id
-from jobs.models import Image, ImageError
-from jobs.states import Status
-from jobs.store import ImageStore, Record
-from jobs.store.claims import claim_for_job, owned_by
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image, ImageError
+from jobs.contract.states import Status
+from jobs.plumbing.store import ImageStore, Record
+from jobs.plumbing.store.claims import claim_for_job, owned_by
 
 Runner = Callable[..., Any]
 

@@ -10,13 +10,20 @@ from typing import Any
 
 import pytest
 
-from jobs.constants import DEADLINES_KEY, EVENTS_KEY, EXPIRIES_KEY, account_images_key, image_key, record_key
-from jobs.errors import Conflict, NotFound
-from jobs.ids import new_image_id
-from jobs.models import Image, ImageError
-from jobs.states import Status
-from jobs.storage.memory import MemoryStorage
-from jobs.store import ImageStore, Record
+from jobs.contract.constants import (
+    DEADLINES_KEY,
+    EVENTS_KEY,
+    EXPIRIES_KEY,
+    account_images_key,
+    image_key,
+    record_key,
+)
+from jobs.contract.errors import Conflict, NotFound
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image, ImageError
+from jobs.contract.states import Status
+from jobs.plumbing.storage.memory import MemoryStorage
+from jobs.plumbing.store import ImageStore, Record
 
 Runner = Callable[..., Any]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from jobs.errors import InvalidRequest
-from jobs.ids import new_image_id
-from jobs.models import Image, ImageError
-from jobs.states import Status
-from jobs.store import ImageStore, ListQuery, Record, list_images
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.ids import new_image_id
+from jobs.contract.models import Image, ImageError
+from jobs.contract.states import Status
+from jobs.plumbing.store import ImageStore, ListQuery, Record, list_images
 
 Runner = Callable[..., Any]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

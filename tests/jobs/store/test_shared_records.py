@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-import jobs.rendering
+import jobs.services.rendering
 import worker.pipeline.purge
 import worker.pipeline.webhook
 from jobs.api.routes.webhooks import WebhookAttempt
-from jobs.constants import webhook_attempts_key
-from jobs.errors import NotFound
-from jobs.store import ImageStore, purge_status, webhook_attempts
-from jobs.store.webhook_attempts import Attempt
+from jobs.contract.constants import webhook_attempts_key
+from jobs.contract.errors import NotFound
+from jobs.plumbing.store import ImageStore, purge_status, webhook_attempts
+from jobs.plumbing.store.webhook_attempts import Attempt
 
 Runner = Callable[..., Any]
 
@@ -38,7 +38,7 @@ def test_the_worker_and_the_api_use_the_one_declaration() -> None:
     assert vars(worker.pipeline.webhook)["Attempt"] is webhook_attempts.Attempt
     assert vars(worker.pipeline.webhook)["record_attempt"] is webhook_attempts.record_attempt
     assert vars(worker.pipeline.purge)["write_done"] is purge_status.write_done
-    assert vars(jobs.rendering)["write_queued"] is purge_status.write_queued
+    assert vars(jobs.services.rendering)["write_queued"] is purge_status.write_queued
 
 
 def test_the_api_schema_of_an_attempt_is_the_record() -> None:

@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from jobs.errors import ConfigError, StorageError, Unavailable
-from jobs.settings import Settings
+from jobs.contract.errors import ConfigError, StorageError, Unavailable
+from jobs.contract.settings import Settings
 from worker.cdn import HttpPurger, LogPurger, NoPurger, make_purger
 
 

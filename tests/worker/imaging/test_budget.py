@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from jobs.errors import TooLarge
-from jobs.operations import validate_operations
+from jobs.contract.errors import TooLarge
+from jobs.contract.operations import validate_operations
 from tests.support.imaging import animated_gif, encode
 from worker.imaging import Limits, process_transform, process_upload, render
-from worker.imaging import ops as ops_module
-from worker.imaging.ops import STEPS, Step, apply_operations
+from worker.imaging import operations as ops_module
+from worker.imaging.operations import STEPS, Step, apply_operations
 
 TEN_FRAMES = [(i * 20, 0, 0) for i in range(10)]
 # The review's repro: a 10-frame 16x16 GIF resized to 7000x7000 (2 GB of pixels), then an op

@@ -9,7 +9,7 @@ import time
 import pytest
 from PIL import Image as PILImage
 
-from jobs.errors import DarkroomError, MediaFailed, TooLarge, UnsupportedMediaType
+from jobs.contract.errors import DarkroomError, MediaFailed, TooLarge, UnsupportedMediaType
 from tests.support.imaging import BLUE, RED, animated_gif, encode, halves, png_header_only, rgb_at
 from worker.imaging import Limits, probe, process_upload
 from worker.imaging.decode import decode, open_source

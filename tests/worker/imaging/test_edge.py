@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from jobs.errors import TooLarge
-from jobs.operations import validate_operations
+from jobs.contract.errors import TooLarge
+from jobs.contract.operations import validate_operations
 from tests.support.imaging import encode
 from worker.imaging import Limits, process_transform, process_upload, render
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image as PILImage
 
-from jobs.constants import OUTPUT_FORMATS
-from jobs.errors import InvalidRequest
+from jobs.contract.constants import OUTPUT_FORMATS
+from jobs.contract.errors import InvalidRequest
 from tests.support.images import rgb
 from tests.support.imaging import close, frames, halves, metadata_found, rgb_at
 from worker.imaging.encode import EncodeOptions, check_output_format, default_output_format, encode

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from jobs.errors import InvalidRequest, TooLarge
-from jobs.operations import validate_operations
+from jobs.contract.errors import InvalidRequest, TooLarge
+from jobs.contract.operations import validate_operations
 from tests.support.images import band_extrema
 from tests.support.imaging import BLUE, RED, WHITE, close, encode, halves, open_bytes, rgb_at
 from worker.imaging import Limits, render

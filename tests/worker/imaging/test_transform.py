@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image as PILImage
 
-from jobs.errors import InvalidRequest, MediaFailed
-from jobs.operations import validate_operations
+from jobs.contract.errors import InvalidRequest, MediaFailed
+from jobs.contract.operations import validate_operations
 from tests.support.imaging import (
     BLUE,
     GREEN,

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageCms
 
-from jobs.errors import InvalidRequest
+from jobs.contract.errors import InvalidRequest
 from tests.support.images import rgb
 from tests.support.imaging import (
     BLUE,

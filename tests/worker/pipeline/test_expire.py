@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from jobs.errors import NotFound
-from jobs.models import utcnow
-from jobs.payloads import ExpireJob
-from jobs.settings import Settings
+from jobs.contract.errors import NotFound
+from jobs.contract.models import utcnow
+from jobs.contract.payloads import ExpireJob
+from jobs.contract.settings import Settings
 from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline import delete

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from jobs.constants import BLOCKLIST_KEY, master_key, original_key, record_key
-from jobs.models import ImageError, SizeVariant
-from jobs.payloads import BlockJob, UploadJob
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.constants import BLOCKLIST_KEY, master_key, original_key, record_key
+from jobs.contract.models import ImageError, SizeVariant
+from jobs.contract.payloads import BlockJob, UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
 from tests.support.images import oriented_jpeg
 from tests.support.pipeline import processing_upload, with_ctx
 from worker.context import WorkerContext

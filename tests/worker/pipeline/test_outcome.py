@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.store import Record
 from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext
 from worker.pipeline.outcome import mark_failed

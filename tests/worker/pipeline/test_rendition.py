@@ -9,9 +9,9 @@ from typing import Any
 
 from PIL import Image as PILImage
 
-from jobs.constants import master_key, original_key, size_key
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import master_key, original_key, size_key
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.images import oriented_jpeg
 from tests.support.pipeline import processing_upload, with_ctx
 from worker.context import WorkerContext

@@ -7,11 +7,11 @@ from typing import cast
 
 import pytest
 
-from jobs.constants import BLOCKLIST_KEY, original_key, originals_index_key
-from jobs.errors import MediaBlocked
-from jobs.payloads import BlockJob, UploadJob
-from jobs.settings import Settings
-from jobs.states import Status
+from jobs.contract.constants import BLOCKLIST_KEY, original_key, originals_index_key
+from jobs.contract.errors import MediaBlocked
+from jobs.contract.payloads import BlockJob, UploadJob
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
 from tests.support.images import oriented_jpeg
 from tests.support.pipeline import processing_upload, sent_jobs, with_ctx
 from worker.context import WorkerContext

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.errors import MediaFailed
-from jobs.models import Image
-from jobs.queue import redis_broker
-from jobs.settings import Settings
-from jobs.states import Status
-from jobs.store import Record
+from jobs.contract.errors import MediaFailed
+from jobs.contract.models import Image
+from jobs.contract.settings import Settings
+from jobs.contract.states import Status
+from jobs.plumbing.queue import redis_broker
+from jobs.plumbing.store import Record
 from worker.context import WorkerContext
 from worker.pipeline.transform import usable_source
 

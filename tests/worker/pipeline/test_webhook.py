@@ -14,12 +14,12 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import compute_backoff
 from dramatiq.middleware import Retries
 
-from jobs.constants import WEBHOOK_ATTEMPTS_TTL_S, webhook_attempts_key
-from jobs.errors import BrokerUnavailable, DarkroomError, Internal, SourceUnreachable, Unavailable
-from jobs.payloads import WebhookJob
-from jobs.settings import Settings
-from jobs.webhook_secrets import derive, rotate
-from jobs.webhooks import delivery_id_for, parse_signature, verify
+from jobs.contract.constants import WEBHOOK_ATTEMPTS_TTL_S, webhook_attempts_key
+from jobs.contract.errors import BrokerUnavailable, DarkroomError, Internal, SourceUnreachable, Unavailable
+from jobs.contract.payloads import WebhookJob
+from jobs.contract.settings import Settings
+from jobs.services.webhook_secrets import derive, rotate
+from jobs.services.webhooks import delivery_id_for, parse_signature, verify
 from tests.support.pipeline import Answer, Receiver, with_ctx
 from tests.support.servers import free_port
 from worker.context import WorkerContext
