@@ -33,8 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the pool parses its own arguments (``python -m worker --help``): see exec_worker
     worker = sub.add_parser("worker", help="run a worker pool (python -m worker)", add_help=False)
-    worker.add_argument("pool_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    worker.set_defaults(handler=cmd_worker)
+    worker.set_defaults(handler=cmd_worker, pool_args=[])  # its arguments: parse_command
 
     api = sub.add_parser("api", help="run the HTTP API")
     api.set_defaults(handler=cmd_api)
@@ -76,13 +75,15 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     return serve_api(settings)
 
 
+def parse_command(argv: list[str]) -> argparse.Namespace:
+    """The command ``argv`` asks for; after ``worker`` every word is the pool's (see exec_worker)."""
+    if argv[:1] == ["worker"]:
+        return argparse.Namespace(command="worker", handler=cmd_worker, pool_args=argv[1:])
+    return build_parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    if argv[:1] == ["worker"]:  # every other word is the pool's: not parsed here (see exec_worker)
-        args = argparse.Namespace(command="worker", handler=cmd_worker, pool_args=argv[1:])
-    else:
-        args = parser.parse_args(argv)
+    args = parse_command(sys.argv[1:] if argv is None else argv)
     try:
         settings = load_settings()
         return int(args.handler(settings, args))
