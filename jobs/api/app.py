@@ -13,6 +13,7 @@ from jobs.api.auth import ApiKeyGate
 from jobs.api.body_limit import BodyLimit, body_limits
 from jobs.api.context import ApiContext
 from jobs.api.dashboard_gate import DashboardSessionGate
+from jobs.api.docs import install_docs
 from jobs.api.errors import install_error_handlers
 from jobs.api.json_depth import JsonDepthLimit
 from jobs.api.openapi import install_openapi
@@ -54,11 +55,19 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await app.state.ctx.close()
 
-    app = FastAPI(title="Darkroom", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Darkroom",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: ours are served locally
+        redoc_url=None,
+    )
     app.state.settings = settings
     keep_uploads_in_memory(settings)
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.include_router(images.router)
     app.include_router(lifecycle.router)
     app.include_router(render.router)

@@ -21,6 +21,14 @@ FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars", "--disable-dev-shm-usage",
 )  # fmt: skip
+# A browser without internet: every host but 127.0.0.1 fails to resolve, and any other
+# request (an IP literal) goes to a proxy on the discard port, which refuses it; loopback
+# bypasses the proxy. Waits for the page's own fetches (virtual time) before the DOM or picture.
+OFFLINE = (
+    "--proxy-server=127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--virtual-time-budget=15000",
+)
 
 
 def require_chromium() -> str:
@@ -42,11 +50,13 @@ def _run(binary: str, *args: str, timeout: float = 60.0) -> subprocess.Completed
         )  # fmt: skip
 
 
-def dump_dom(binary: str, url: str) -> str:
+def dump_dom(binary: str, url: str, flags: tuple[str, ...] = ()) -> str:
     """The DOM after the page (and any redirect before it) loaded."""
-    return _run(binary, "--dump-dom", url).stdout
+    return _run(binary, *flags, "--dump-dom", url).stdout
 
 
-def screenshot(binary: str, url: str, path: Path, size: tuple[int, int] = (1280, 900)) -> Path:
-    _run(binary, f"--screenshot={path}", f"--window-size={size[0]},{size[1]}", url)
+def screenshot(
+    binary: str, url: str, path: Path, size: tuple[int, int] = (1280, 900), flags: tuple[str, ...] = ()
+) -> Path:
+    _run(binary, *flags, f"--screenshot={path}", f"--window-size={size[0]},{size[1]}", url)
     return path
