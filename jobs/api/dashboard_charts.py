@@ -15,7 +15,7 @@ from typing import Final
 
 from jobs.services.admin.trends import WINDOW_MINUTES, QueueTrend, Trends
 
-WIDTH: Final = 300
+WIDTH: Final = 264
 HEIGHT: Final = 90
 PAD_TOP: Final = 6
 WINDOW: Final = WINDOW_MINUTES
@@ -36,8 +36,8 @@ class QueueChart:
     trend: QueueTrend
     bars: list[Bar]
     max_jobs: int
-    p50: str  # SVG polyline points
-    p95: str
+    p50: list[tuple[float, float]]  # (x, y) of each minute that finished a job
+    p95: list[tuple[float, float]]
     max_s: float
 
 
@@ -45,13 +45,13 @@ def _scale(value: float, top: float) -> float:
     return (HEIGHT - PAD_TOP) * value / top if top > 0 else 0.0
 
 
-def _line(trend: QueueTrend, q: float, top: float, slot: float) -> str:
+def _line(trend: QueueTrend, q: float, top: float, slot: float) -> list[tuple[float, float]]:
     points = []
     for i, m in enumerate(trend.minutes):
         value = m.quantile(q)
         if value is not None:
-            points.append(f"{i * slot + slot / 2:.1f},{HEIGHT - _scale(value, top):.1f}")
-    return " ".join(points)
+            points.append((round(i * slot + slot / 2, 1), round(HEIGHT - _scale(value, top), 1)))
+    return points
 
 
 def queue_chart(trend: QueueTrend) -> QueueChart:

@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const PERIOD_MS = 10000;
+  let refreshes = 0;
   async function refresh() {
     const current = document.getElementById("charts-body");
     if (!current) return;
@@ -12,7 +13,10 @@
       const holder = document.createElement("div");
       holder.innerHTML = await response.text();
       const fresh = holder.querySelector("#charts-body");
-      if (fresh) current.replaceWith(fresh);
+      if (!fresh) return;
+      refreshes += 1;
+      fresh.dataset.refreshes = String(refreshes); // how many swaps so far: visible to tests
+      current.replaceWith(fresh);
     } catch (error) {
       // the API is restarting or unreachable: keep the last charts, try again next period
     }
