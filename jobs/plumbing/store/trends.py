@@ -22,16 +22,12 @@ from typing import Final
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from jobs.contract.constants import NAMESPACE
+from jobs.contract.constants import queue_trend_key as stats_key
 
 KEEP_S: Final = 65 * 60  # an hour of charts plus a little slack for clock skew between hosts
 # Upper bounds (seconds) of the duration buckets: 5 ms .. 10 min, ~1.36x apart; one more
 # bucket (index len(BOUNDS_S)) holds everything slower.
 BOUNDS_S: Final[tuple[float, ...]] = tuple(round(0.005 * 1.36**i, 4) for i in range(39))
-
-
-def stats_key(queue: str, minute: int) -> str:
-    return f"{NAMESPACE}:stats:{queue}:{minute}"
 
 
 def bucket_of(duration_s: float) -> int:
