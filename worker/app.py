@@ -61,6 +61,7 @@ from worker.middleware import (
     Metrics,
     PromptShutdown,
     RequeueOnShutdown,
+    Trends,
 )
 from worker.middleware.lifecycle import Stop
 from worker.pipeline.outcome import mark_failed
@@ -98,6 +99,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         Callbacks(),
         Pipelines(),
         metrics,
+        Trends(),  # per-minute counts and durations for the dashboard's charts
         FailOnGiveUp(fail_image=fail_image),
         DurableRetries(**retry_options(settings)),
     ]

@@ -1,6 +1,7 @@
 """HTML of ``/dashboard``: Jinja2 templates shipped in ``jobs/api/templates``, autoescaped.
 
-No JavaScript: the page is rendered on the server and refreshes itself every 15 s. Every
+The page is rendered on the server and refreshes itself every 15 s; its only script,
+``charts.js`` (served from this package), refreshes the trend charts every 10 s in between. Every
 value a template prints is HTML-escaped by Jinja2 (image names, error messages, worker
 hosts and dead-letter reasons are chosen by callers or by failures, never trusted).
 Numbers carry ``data-*`` attributes so tests (and scrapers) can read them without parsing
@@ -16,12 +17,14 @@ from typing import Final
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from jobs.api import dashboard_charts
 from jobs.api.dashboard_auth import Viewer
 from jobs.contract.states import Status
 from jobs.plumbing.store import Record
 from jobs.services.admin.dead_letters import DeadLetter
 from jobs.services.admin.images import OldestProcessing
 from jobs.services.admin.stats import Snapshot
+from jobs.services.admin.trends import Trends
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class DashboardData:
     dead: list[DeadLetter]  # operators only
     csrf: str
     flash: str | None = None
+    trends: Trends | None = None  # None: the charts section says they are unavailable
 
 
 def age(seconds: float) -> str:
@@ -55,6 +59,13 @@ def utc(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")
 
 
+def seconds(value: float | None) -> str:
+    """A job duration: ``85 ms``, ``1.4 s``, ``-`` when no job finished."""
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
 def short_queue(queue: str) -> str:
     return queue.removeprefix("darkroom.")
 
@@ -70,7 +81,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
-    env.filters.update(age=age, since=since, utc=utc, short_queue=short_queue)
+    env.filters.update(age=age, since=since, utc=utc, short_queue=short_queue, seconds=seconds)
     return env
 
 
@@ -97,6 +108,24 @@ def render_dashboard(data: DashboardData) -> str:
         recent=data.recent,
         failures=data.failures,
         dead=data.dead,
+        **_chart_context(data.trends),
+    )
+
+
+def _chart_context(trends: Trends | None) -> dict[str, object]:
+    return {
+        "charts": None if trends is None else dashboard_charts.charts(trends),
+        "width": dashboard_charts.WIDTH,
+        "height": dashboard_charts.HEIGHT,
+        "slot": dashboard_charts.WIDTH / dashboard_charts.WINDOW - 1,
+    }
+
+
+def render_charts(trends: Trends) -> str:
+    """The charts fragment alone (``/dashboard/charts``, fetched by ``charts.js``)."""
+    return TEMPLATES.get_template("charts.html").render(
+        generated_at=datetime.fromtimestamp(trends.at_s, UTC).isoformat(timespec="seconds"),
+        **_chart_context(trends),
     )
 
 

@@ -1,7 +1,8 @@
 """Operator commands that read Redis (and storage) directly, no API key needed:
 
-* ``darkroom status [--json]`` — queue depths, in flight, delayed, dead letters, live workers,
-  images by status, the oldest processing image;
+* ``darkroom status [--json] [--watch]`` — queue depths, in flight, delayed, dead letters, live
+  workers, images by status, the oldest processing image, the last hour's jobs per queue;
+  ``--watch`` reprints it every few seconds until Ctrl-C;
 * ``darkroom requeue-dead [--queues …] [--limit N] [--list]`` — replay (or list) dead letters;
 * ``darkroom probe worker|api`` — health probe for Kubernetes/Docker: exit 0 healthy, 1 not;
 * ``darkroom reindex [--dry-run]`` — rebuild Redis records from the storage sidecars;
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -35,6 +38,7 @@ from jobs.runtime.logs import configure_logging
 from jobs.services.admin.dead_letters import Replayer, list_dead
 from jobs.services.admin.reindex import reindex
 from jobs.services.admin.stats import Snapshot, read_snapshot
+from jobs.services.admin.trends import Trends, read_trends
 from jobs.services.admin.workers import heartbeat_ttl_ms, live_workers
 
 T = TypeVar("T")
@@ -100,14 +104,62 @@ def status_tables(snapshot: Snapshot) -> list[Table]:
     return [queues, workers, images]
 
 
+def trends_table(trends: Trends) -> Table:
+    """The dashboard's charts as numbers: per queue, this minute, the last hour, p50/p95."""
+    table = Table(title="Last hour (jobs finished per queue)")
+    for column in ("queue", "done/min", "failed/min", "done 1h", "failed 1h", "p50 1h", "p95 1h"):
+        table.add_column(column, justify="left" if column == "queue" else "right")
+    for t in trends.queues:
+        now = t.minutes[-1]
+        p50, p95 = t.hour_quantile(0.5), t.hour_quantile(0.95)
+        table.add_row(
+            t.short,
+            str(now.done),
+            str(now.failed),
+            str(t.done),
+            str(t.failed),
+            "-" if p50 is None else f"{p50:.3f} s",
+            "-" if p95 is None else f"{p95:.3f} s",
+        )
+    return table
+
+
+async def read_status(redis: Redis, settings: Settings) -> tuple[Snapshot, Trends]:
+    return await read_snapshot(redis, settings), await read_trends(redis, time.time())
+
+
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    snapshot = with_redis(settings, lambda r: read_snapshot(r, settings))
+    if args.watch:
+        return watch_status(settings, args.interval, args.iterations)
+    snapshot, trends = with_redis(settings, lambda r: read_status(r, settings))
     if args.json:
-        print_json(snapshot.as_dict())
+        print_json({**snapshot.as_dict(), "trends": trends.as_dict()})
     else:
         out = Console(highlight=False)
-        for table in status_tables(snapshot):
+        for table in [*status_tables(snapshot), trends_table(trends)]:
             out.print(table)
+    return EXIT_OK
+
+
+def watch_status(settings: Settings, interval: float, iterations: int | None) -> int:
+    """Reprint the status every ``interval`` s (``iterations`` times, for tests); Ctrl-C exits 0."""
+    out = Console(highlight=False)
+
+    async def loop(redis: Redis) -> None:
+        done = 0
+        while iterations is None or done < iterations:
+            snapshot, trends = await read_status(redis, settings)
+            if out.is_terminal:
+                out.clear()
+            out.print(f"darkroom status · every {interval:g} s (Ctrl-C stops)")
+            for table in [*status_tables(snapshot), trends_table(trends)]:
+                out.print(table)
+            done += 1
+            if iterations is None or done < iterations:
+                await asyncio.sleep(interval)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
+        with_redis(settings, loop)
     return EXIT_OK
 
 
@@ -188,6 +240,9 @@ def cmd_dashboard_link(settings: Settings, args: argparse.Namespace) -> int:
 def add_ops_status_commands(sub: Any) -> None:
     status = sub.add_parser("status", help="queue depths, workers, images by status (read from Redis)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--watch", action="store_true", help="reprint every few seconds until Ctrl-C")
+    status.add_argument("--interval", type=float, default=5.0, help="--watch: seconds between prints")
+    status.add_argument("--iterations", type=int, default=None, help=argparse.SUPPRESS)  # tests
     status.set_defaults(handler=cmd_status)
 
     dead = sub.add_parser("requeue-dead", help="replay dead-lettered jobs (or --list them)")

@@ -128,6 +128,11 @@ def schedule_lock_key(name: str) -> str:
     return f"{NAMESPACE}:schedule:{name}"
 
 
+def queue_trend_key(queue: str, minute: int) -> str:
+    """One queue's jobs done/failed and duration buckets in one minute (Unix minutes)."""
+    return f"{NAMESPACE}:stats:{queue}:{minute}"
+
+
 WEBHOOK_ATTEMPTS_MAX: Final = 100
 WEBHOOK_ATTEMPTS_TTL_S: Final = 7 * 24 * 3600
 

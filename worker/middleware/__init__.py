@@ -9,6 +9,7 @@ from worker.middleware.metrics import Metrics
 from worker.middleware.outcome import FailOnGiveUp
 from worker.middleware.retries import DurableRetries
 from worker.middleware.shutdown import PromptShutdown, RequeueOnShutdown
+from worker.middleware.trends import Trends
 
 __all__ = [
     "DieWithPool",
@@ -19,4 +20,5 @@ __all__ = [
     "Metrics",
     "PromptShutdown",
     "RequeueOnShutdown",
+    "Trends",
 ]

@@ -1,17 +1,20 @@
 """``/dashboard``: the ops page — queues, workers, recent images, failures, dead-letter requeue.
 
-Server-rendered HTML (:mod:`jobs.api.dashboard_view`), no build step, no JavaScript.
-Access and roles are described in :mod:`jobs.api.dashboard_auth`.
+Server-rendered HTML (:mod:`jobs.api.dashboard_view`), no build step. One first-party script,
+``/dashboard/charts.js``, refreshes the trend charts from ``/dashboard/charts`` (the same
+numbers as JSON: ``/dashboard/trends.json``); the CSP allows scripts and fetches from this
+origin only. Access and roles are described in :mod:`jobs.api.dashboard_auth`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from jobs.api.auth import Ctx, check_attempt, client_host
 from jobs.api.dashboard_auth import (
@@ -24,11 +27,13 @@ from jobs.api.dashboard_auth import (
     login_with_key,
     verify,
 )
-from jobs.api.dashboard_view import DashboardData, render_dashboard, render_login
+from jobs.api.dashboard_view import DashboardData, render_charts, render_dashboard, render_login
 from jobs.contract.constants import CONTENT_TYPES, Queue
-from jobs.contract.errors import NotFound, RateLimited
+from jobs.contract.errors import NotFound, RateLimited, Unauthorized
 from jobs.contract.ids import is_image_id
 from jobs.services.admin.dead_letters import DeadLetter
+
+CHARTS_JS = (resources.files("jobs.api") / "templates" / "charts.js").read_bytes()
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 RECENT_IMAGES = 24
@@ -37,7 +42,8 @@ DEAD_PER_QUEUE = 10
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'self'; "
+        "connect-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
@@ -149,8 +155,35 @@ async def dashboard(
         dead=sorted(dead, key=lambda d: -d.dead_at_ms),
         csrf=csrf_token(ctx.settings, token),
         flash=flash,
+        trends=await overview.trends(),
     )
     return _html(render_dashboard(data))
+
+
+@router.get("/trends.json")
+async def trends_json(request: Request, ctx: Ctx) -> Response:
+    """Per queue, the last hour's jobs done/failed per minute and p50/p95 durations. Queues are
+    shared, so every signed-in viewer sees the same numbers, like the queue depths."""
+    viewer, _ = _session(request, ctx)
+    if viewer is None:
+        raise Unauthorized("Sign in to the dashboard first.")
+    return JSONResponse((await ctx.overview.trends()).as_dict(), headers=SECURITY_HEADERS)
+
+
+@router.get("/charts")
+async def charts(request: Request, ctx: Ctx) -> Response:
+    """The charts fragment that ``charts.js`` swaps in every 10 s."""
+    viewer, _ = _session(request, ctx)
+    if viewer is None:
+        return _html(render_login("Your session has expired; sign in again."), 401)
+    return _html(render_charts(await ctx.overview.trends()))
+
+
+@router.get("/charts.js")
+async def charts_js() -> Response:
+    """The dashboard's only script, from the package (no CDN); public like any static file."""
+    headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}
+    return Response(CHARTS_JS, media_type="text/javascript", headers=headers)
 
 
 @router.post("/requeue")

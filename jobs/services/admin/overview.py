@@ -7,6 +7,7 @@ they show instead of reading Redis themselves.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -25,6 +26,7 @@ from jobs.services.admin.images import (
     recent_images,
 )
 from jobs.services.admin.stats import Snapshot, read_snapshot
+from jobs.services.admin.trends import Trends, read_trends
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,10 @@ class Overview:
     async def snapshot(self) -> Snapshot:
         """Queues, workers, image counts, the oldest processing image, the last fsck."""
         return await read_snapshot(self.redis, self.settings)
+
+    async def trends(self) -> Trends:
+        """Per queue, the last hour's jobs done/failed per minute and p50/p95 durations."""
+        return await read_trends(self.redis, time.time())
 
     async def active_accounts(self) -> set[str]:
         """The configured accounts and those with recent events."""

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +27,7 @@ from jobs.contract.constants import Queue
 from jobs.contract.payloads import PublishJob
 from jobs.contract.settings import Settings
 from jobs.plumbing.queue import redis_broker
+from jobs.plumbing.store.trends import record_job
 from jobs.services.admin.keys import dead_key, queue_key
 from jobs.services.admin.workers import WorkerBeat, beat, heartbeat_ttl_ms
 from tests.support.dead_letters import kill
@@ -195,3 +197,35 @@ def test_purge_status_refuses_bad_input_with_2(
         assert main(["purge-status", *argv]) == 2, argv
         captured = capsys.readouterr()
         assert captured.out == "" and "invalid_request" in captured.err and field in captured.err, captured
+
+
+def test_status_watch_reprints_the_trends_and_stops(cli: Any, settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url)
+    for i in range(1, 8):
+        record_job(client, Queue.TRANSFORM.value, time.time(), "done", i / 10)
+    record_job(client, Queue.TRANSFORM.value, time.time(), "failed", 0.2)
+    client.close()
+    run = cli(settings)
+    code, out = run("status", "--watch", "--interval", "0", "--iterations", "2")
+    assert code == 0
+    assert out.count("Last hour") == 2  # printed twice, then it stopped by itself
+    row = next(line for line in out.splitlines() if "transform" in line and "│" in line and " s" in line)
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[3:5] == ["7", "1"]  # done and failed over the hour
+    code, out = run("status", "--json")
+    trends = json.loads(out)["trends"]
+    transform = next(q for q in trends["queues"] if q["queue"] == Queue.TRANSFORM.value)
+    assert (transform["done"], transform["failed"]) == (7, 1)
+
+
+def test_status_watch_exits_0_on_ctrl_c(
+    cli: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs.cli import ops_status
+
+    async def interrupted(*_: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ops_status, "read_status", interrupted)
+    code, _ = cli(settings)("status", "--watch")
+    assert code == 0

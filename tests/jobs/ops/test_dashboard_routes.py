@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
@@ -21,6 +23,7 @@ from jobs.contract.states import Status
 from jobs.plumbing.queue import redis_broker
 from jobs.plumbing.storage import open_storage
 from jobs.plumbing.store import ImageStore, Record
+from jobs.plumbing.store.trends import record_job
 from jobs.services.admin.keys import dead_key
 from tests.support.dead_letters import kill
 from tests.support.records import Env
@@ -194,3 +197,51 @@ def test_an_account_sees_only_its_own_oldest_processing_image(
     sign_in(api, "adm-key")
     operator = api.get("/dashboard").text
     assert f"{theirs.id}</code> (globex)" in operator  # operators see every account's
+
+
+def record_trends(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url)
+    now = time.time()
+    for i in range(1, 21):
+        record_job(client, Queue.UPLOAD.value, now, "done", i / 10)
+    record_job(client, Queue.UPLOAD.value, now, "failed", 0.5)
+    client.close()
+
+
+def test_trends_need_a_session_and_are_shared_by_every_viewer(
+    api: TestClient, dash_settings: Settings
+) -> None:
+    record_trends(dash_settings)
+    refused = api.get("/dashboard/trends.json")
+    assert refused.status_code == 401 and refused.json()["error"] == "unauthorized"
+    assert api.get("/dashboard/charts").status_code == 401
+    bodies = []
+    for key in ("k1", "adm-key"):  # an account, then the operator: queues are shared, like their depths
+        api.cookies.clear()
+        assert sign_in(api, key).status_code == 303
+        answer = api.get("/dashboard/trends.json")
+        assert answer.status_code == 200
+        upload = next(q for q in answer.json()["queues"] if q["queue"] == Queue.UPLOAD.value)
+        assert (upload["done"], upload["failed"], len(upload["minutes"])) == (20, 1, 60)
+        assert 0.5 < upload["p50_s"] < upload["p95_s"] < 3
+        bodies.append([(q["queue"], q["done"], q["failed"]) for q in answer.json()["queues"]])
+    assert bodies[0] == bodies[1]
+
+
+def test_the_page_draws_the_charts_and_loads_only_its_own_script(
+    api: TestClient, dash_settings: Settings
+) -> None:
+    record_trends(dash_settings)
+    assert sign_in(api, "adm-key").status_code == 303
+    page = api.get("/dashboard")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp and "default-src 'none'" in csp
+    chart = re.search(rf'<div class="chart" data-queue="{Queue.UPLOAD.value}"[^>]*>', page.text)
+    assert chart is not None and 'data-done="20"' in chart.group(0) and 'data-bars="1"' in chart.group(0)
+    assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/dashboard/charts.js" defer>']
+    fragment = api.get("/dashboard/charts")
+    assert fragment.status_code == 200 and 'id="charts-body"' in fragment.text
+    assert '<rect class="failed"' in fragment.text and '<polyline class="p95"' in fragment.text
+    script = api.get("/dashboard/charts.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "/dashboard/charts" in script.text and "http" not in script.text  # no CDN, no other origin
