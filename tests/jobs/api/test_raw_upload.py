@@ -128,3 +128,23 @@ def test_a_form_upload_takes_query_options_and_its_fields_win(api: TestClient) -
     assert body["name"] == "form" and body["metadata"] == {"a": 1}
     bad = api.post("/v1/images/upload?publish=maybe", headers=K1, files={"file": ("a.jpg", jpeg_bytes())})
     assert bad.status_code == 400 and bad.json()["field"] == "publish"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Type": "application/x-www-form-urlencoded"}, {"Content-Type": "text/plain"}],
+)
+def test_a_body_without_an_upload_content_type_says_what_is_wrong(
+    api: TestClient, headers: dict[str, str]
+) -> None:
+    """Not "file: Field required": the answer names the header and both ways to send an image."""
+    response = api.post("/v1/images/upload", headers=K1 | headers, content=jpeg_bytes())
+    assert "content-type" in response.request.headers or not headers  # {}: no header at all
+    assert response.status_code == 415, response.text
+    body = response.json()
+    assert body["error"] == "unsupported_media_type" and body["field"] == "Content-Type"
+    for needed in ("image/*", "application/octet-stream", "multipart/form-data", "'file'"):
+        assert needed in body["message"]
+    assert "Content-Type" in body["message"]
+    unauthenticated = api.post("/v1/images/upload", headers=headers, content=jpeg_bytes())
+    assert unauthenticated.status_code == 401  # the key is checked first, as for every upload
