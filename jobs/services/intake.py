@@ -38,6 +38,7 @@ from jobs.contract.models import MAX_NAME_CHARS, Image, check_metadata, require_
 from jobs.contract.operations import Watermark, canonical_json, validate_operations
 from jobs.contract.payloads import JobPayload, TransformJob, UploadJob
 from jobs.contract.settings import Settings
+from jobs.contract.sizes import human_size
 from jobs.contract.upload_options import UploadOptions as UploadOptions  # callers of the intake build them
 from jobs.plumbing.netguard import precheck
 from jobs.plumbing.queue import JobSender
@@ -116,7 +117,8 @@ class Intake:
         if not data:
             raise InvalidRequest("The file is empty.", field="file")
         if len(data) > self.settings.max_input_bytes:
-            raise TooLarge(f"The file is {len(data)} bytes; the limit is {self.settings.max_input_bytes}.")
+            # its size rounds to the limit's more often than not ("20.0 MiB"): the limit says it
+            raise TooLarge(f"The file is larger than the {human_size(self.settings.max_input_bytes)} limit.")
         await self.check_options(options)
         checksum = checksum or hashlib.sha256(data).hexdigest()
         with redis_errors():
