@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
-from jobs.contract.constants import BLOCKLIST_KEY, original_key
+from jobs.contract.constants import BLOCKLIST_KEY, FORMAT_EXTENSIONS, original_key
 from jobs.contract.errors import (
     InvalidRequest,
     MediaBlocked,
@@ -40,6 +40,7 @@ from jobs.contract.payloads import JobPayload, TransformJob, UploadJob
 from jobs.contract.settings import Settings
 from jobs.contract.sizes import human_size
 from jobs.contract.upload_options import UploadOptions as UploadOptions  # callers of the intake build them
+from jobs.contract.web_formats import web_format
 from jobs.plumbing.netguard import precheck
 from jobs.plumbing.queue import JobSender
 from jobs.plumbing.storage import Storage
@@ -128,6 +129,9 @@ class Intake:
         image_id = new_image_id()
         staged = original_key(image_id)
         await self.storage.put(staged, data)
+        if options.filename is None and (fmt := web_format(data)) is not None:
+            # no name of its own: {id}.{ext} from the first answer on, not only once ready
+            options = options.model_copy(update={"filename": f"{image_id}.{FORMAT_EXTENSIONS[fmt]}"})
         return await self._submit(
             account, image_id, options, source_url=None, checksum=checksum, staged=staged
         )
