@@ -104,7 +104,8 @@ router.add_api_route(
     description=(
         "Upload an image file; processing continues in the background (status `processing`).\n\n"
         "Send it as a multipart form (`file` and the form fields), or as the raw body with "
-        "`Content-Type: application/octet-stream` (or any `image/*`). The options may also be "
+        "`Content-Type: application/octet-stream` (or any `image/*`); any other type, or none, is a "
+        "415 that says so. The options may also be "
         "query parameters; a form field wins over the query parameter of the same name."
     ),
     openapi_extra=raw_upload.openapi_extra(),
