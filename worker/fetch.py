@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import httpx
 
 from jobs.contract.errors import SourceUnreachable, TooLarge
+from jobs.contract.sizes import human_size
 from jobs.plumbing.netguard import Resolver, Target, pin, system_resolver
 
 MAX_REDIRECTS = 5
@@ -55,13 +56,13 @@ async def fetch(
                     raise SourceUnreachable(f"The source answered HTTP {response.status_code}.")
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise TooLarge(f"The source is {declared} bytes; the limit is {max_bytes}.")
+                    raise TooLarge(f"The source is larger than the {human_size(max_bytes)} limit.")
                 chunks: list[bytes] = []
                 total = 0
                 async for chunk in response.aiter_bytes():
                     total += len(chunk)
                     if total > max_bytes:
-                        raise TooLarge(f"The source is larger than the {max_bytes}-byte limit.")
+                        raise TooLarge(f"The source is larger than the {human_size(max_bytes)} limit.")
                     chunks.append(chunk)
                 return b"".join(chunks)
         except httpx.TimeoutException as exc:

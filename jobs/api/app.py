@@ -10,7 +10,7 @@ from starlette.formparsers import MultiPartParser
 
 from jobs import __version__
 from jobs.api.auth import ApiKeyGate
-from jobs.api.body_limit import BodyLimit, body_limits
+from jobs.api.body_limit import MULTIPART_OVERHEAD, BodyLimit, body_limits
 from jobs.api.context import ApiContext
 from jobs.api.dashboard_gate import DashboardSessionGate
 from jobs.api.docs import install_docs
@@ -82,7 +82,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(JsonDepthLimit)  # buffers JSON bodies, so inside the body size limit
     limits = body_limits(settings)
     app.add_middleware(
-        BodyLimit, max_upload_bytes=limits["max_upload_bytes"], max_json_bytes=limits["max_json_bytes"]
+        BodyLimit,
+        max_upload_bytes=limits["max_upload_bytes"],
+        max_json_bytes=limits["max_json_bytes"],
+        upload_overhead=MULTIPART_OVERHEAD,
     )
     app.add_middleware(ApiKeyGate)  # before anything reads the body: strangers cost no body read
     app.add_middleware(DashboardSessionGate)  # the same for the dashboard's forms (session cookie)

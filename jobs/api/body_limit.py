@@ -8,8 +8,10 @@
   afterwards is dropped, so the answer is always the 413 error body.
 
 Limits: the multipart upload route gets ``MAX_INPUT_BYTES`` + 64 KiB of multipart
-overhead; every other route gets ``MAX_JSON_BYTES``. Pure ASGI (no buffering, no
-Starlette ``BaseHTTPMiddleware``), so streaming uploads stay streaming.
+overhead (the 413 states ``MAX_INPUT_BYTES``, the limit the caller set out to meet); every
+other route gets ``MAX_JSON_BYTES``. Sizes are printed as people read them (``20 MiB``).
+Pure ASGI (no buffering, no Starlette ``BaseHTTPMiddleware``), so streaming uploads stay
+streaming.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.contract.errors import DarkroomError, InvalidRequest, TooLarge
 from jobs.contract.settings import Settings
+from jobs.contract.sizes import human_size
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +64,7 @@ async def send_error(send: Send, error: DarkroomError) -> None:
 
 
 def too_large(limit: int) -> TooLarge:
-    return TooLarge(f"The request body is larger than the {limit}-byte limit for this route.")
+    return TooLarge(f"The request body is larger than the {human_size(limit)} limit for this route.")
 
 
 class BodyLimit:
@@ -74,21 +77,28 @@ class BodyLimit:
         max_upload_bytes: int,
         max_json_bytes: int,
         upload_routes: frozenset[tuple[str, str]] = UPLOAD_ROUTES,
+        upload_overhead: int = 0,
     ) -> None:
+        """``upload_overhead``: the part of ``max_upload_bytes`` that is multipart framing around
+        the file, left out of the limit a 413 states (the caller's limit is the file's)."""
         self.app = app
         self.max_upload_bytes = max_upload_bytes
         self.max_json_bytes = max_json_bytes
         self.upload_routes = upload_routes
+        self.upload_overhead = upload_overhead
 
-    def limit_for(self, scope: Scope) -> int:
+    def limit_for(self, scope: Scope) -> tuple[int, int]:
+        """(the bytes allowed, the limit a 413 states) for this request's route."""
         route = (str(scope.get("method", "")).upper(), str(scope.get("path", "")).rstrip("/"))
-        return self.max_upload_bytes if route in self.upload_routes else self.max_json_bytes
+        if route in self.upload_routes:
+            return self.max_upload_bytes, self.max_upload_bytes - self.upload_overhead
+        return self.max_json_bytes, self.max_json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope)
+        limit, stated = self.limit_for(scope)
         try:
             declared = declared_length(scope)
         except InvalidRequest as exc:
@@ -96,17 +106,18 @@ class BodyLimit:
             return
         if declared is not None and declared > limit:
             log.info("http.body_too_large", path=scope.get("path"), limit=limit, declared=declared)
-            await send_error(send, too_large(limit))
+            await send_error(send, too_large(stated))
             return
-        await _Guard(self.app, limit).run(scope, receive, send)
+        await _Guard(self.app, limit, stated).run(scope, receive, send)
 
 
 class _Guard:
     """One request whose body is counted as it streams (chunked or understated length)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, stated: int) -> None:
         self.app = app
         self.limit = limit
+        self.stated = stated
         self.received = 0
         self.started = False  # the app began its answer
         self.answered = False  # we sent the 413
@@ -114,7 +125,7 @@ class _Guard:
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def counted_receive() -> Message:
             if self.answered:
-                raise too_large(self.limit)
+                raise too_large(self.stated)
             message = await receive()
             if message["type"] == "http.request":
                 self.received += len(message.get("body", b""))
@@ -140,5 +151,5 @@ class _Guard:
         log.info("http.body_too_large", path=scope.get("path"), limit=self.limit, received=self.received)
         if not self.started:
             self.answered = True
-            await send_error(send, too_large(self.limit))
-        raise too_large(self.limit)
+            await send_error(send, too_large(self.stated))
+        raise too_large(self.stated)

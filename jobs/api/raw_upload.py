@@ -7,7 +7,10 @@ nothing to parse, no spooled temporary file, the bytes go to storage as they arr
 Python clients use it; ``curl --data-binary @photo.jpg`` does too.
 
 :class:`RawBodyRoute` routes such a request to :func:`raw_upload` before FastAPI's multipart
-machinery sees it; every other content type reaches the multipart handler as before.
+machinery sees it; ``multipart/form-data`` reaches the multipart handler. Anything else (no
+``Content-Type`` at all, or curl's default ``application/x-www-form-urlencoded`` for
+``--data-binary``) is a 415 that says which types work: the form handler would only have
+answered "file: Field required", which names neither the header nor the fix.
 Like a form field, an empty query value means "not set".
 """
 
@@ -21,13 +24,35 @@ from fastapi.routing import APIRoute
 
 from jobs.api.auth import authenticate
 from jobs.api.upload_text import query_parameters
+from jobs.contract.errors import UnsupportedMediaType
 
 RAW_MEDIA_TYPE: Final = "application/octet-stream"
+FORM_MEDIA_TYPE: Final = "multipart/form-data"
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def is_raw_body(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = media_type(content_type)
     return media == RAW_MEDIA_TYPE or media.startswith("image/")
+
+
+def unsupported_body(content_type: str) -> UnsupportedMediaType:
+    """What is wrong with an upload that is neither a raw body nor a multipart form."""
+    got = f"Content-Type {media_type(content_type)!r}" if content_type.strip() else "no Content-Type"
+    hint = (
+        " (curl --data-binary sends application/x-www-form-urlencoded unless told otherwise)"
+        if media_type(content_type) == "application/x-www-form-urlencoded"
+        else ""
+    )
+    return UnsupportedMediaType(
+        f"The upload has {got}{hint}. Send the image as the raw body with "
+        f"'Content-Type: image/*' or '{RAW_MEDIA_TYPE}', or as a {FORM_MEDIA_TYPE} form "
+        "with the image in the 'file' field.",
+        field="Content-Type",
+    )
 
 
 def openapi_extra() -> dict[str, Any]:
@@ -52,9 +77,12 @@ class RawBodyRoute(APIRoute):
         form_handler = super().get_route_handler()
 
         async def dispatch(request: Request) -> Response:
-            if not is_raw_body(request.headers.get("content-type", "")):
+            content_type = request.headers.get("content-type", "")
+            if media_type(content_type) == FORM_MEDIA_TYPE:
                 return await form_handler(request)
-            account = await authenticate(request)
+            account = await authenticate(request)  # 401 before anything about the body
+            if not is_raw_body(content_type):
+                raise unsupported_body(content_type)
             return await self.raw_handler(request, account)
 
         return dispatch

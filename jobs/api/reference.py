@@ -3,7 +3,8 @@
     python -m jobs.api.reference > docs/api.md
 
 A test fails when the committed file and the live document disagree, so the reference can
-never drift from what the server does.
+never drift from what the server does. Its "Limits" section is built from the constants
+that enforce them (:mod:`jobs.api.limits_reference`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+
+from jobs.api import limits_reference
 
 HEADER = """# Darkroom HTTP API reference
 
@@ -97,6 +100,7 @@ def render(spec: dict[str, Any]) -> str:
         lines += [f"## {tag}", ""]
         for block in blocks:
             lines += block
+    lines += limits_reference.section()
     lines += ["## Schemas", ""]
     for name, schema in sorted(spec.get("components", {}).get("schemas", {}).items()):
         lines += _schema(name, schema)

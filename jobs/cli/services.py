@@ -19,6 +19,7 @@ from jobs.api import create_app
 from jobs.cli.output import err
 from jobs.cli.redis_server import reachable, start_private_redis, with_password, without_password
 from jobs.cli.supervisor import Supervisor
+from jobs.contract import local_secrets
 from jobs.contract.settings import MiB, Settings, load_settings
 from jobs.runtime.gc_tuning import tune_gc
 from jobs.runtime.logs import configure_logging
@@ -59,11 +60,11 @@ def embedded_settings(base: Settings) -> Settings:
     if "log_format" not in base.model_fields_set:
         overrides["log_format"] = "console"
     if not base.api_keys:
-        overrides["api_keys"] = {_persistent_secret(root / ".api-key", "dk_"): "local"}
+        overrides["api_keys"] = {_persistent_secret(root / local_secrets.API_KEY.file, "dk_"): "local"}
     if not base.signing_key.get_secret_value():
-        overrides["signing_key"] = _persistent_secret(root / ".signing-key")
+        overrides["signing_key"] = _persistent_secret(root / local_secrets.SIGNING_KEY.file)
     if not base.webhook_secret.get_secret_value():
-        overrides["webhook_secret"] = _persistent_secret(root / ".webhook-secret")
+        overrides["webhook_secret"] = _persistent_secret(root / local_secrets.WEBHOOK_SECRET.file)
     return load_settings(**overrides)
 
 
@@ -107,7 +108,8 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
                 err.print(f"[red]Redis at {without_password(settings.redis_url)} is unreachable.[/]")
                 return 2
             root = settings.local_storage_root
-            password = urlsplit(settings.redis_url).password or _persistent_secret(root / ".redis-password")
+            secret_file = root / local_secrets.REDIS_PASSWORD.file
+            password = urlsplit(settings.redis_url).password or _persistent_secret(secret_file)
             redis_proc = start_private_redis(settings.redis_url, root / ".redis", password)
             supervisor.adopt("redis-server", redis_proc, REDIS_GRACE_S)
             settings = settings.model_copy(update={"redis_url": with_password(settings.redis_url, password)})

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
-from jobs.contract.constants import BLOCKLIST_KEY, original_key
+from jobs.contract.constants import BLOCKLIST_KEY, FORMAT_EXTENSIONS, original_key
 from jobs.contract.errors import (
     InvalidRequest,
     MediaBlocked,
@@ -38,7 +38,9 @@ from jobs.contract.models import MAX_NAME_CHARS, Image, check_metadata, require_
 from jobs.contract.operations import Watermark, canonical_json, validate_operations
 from jobs.contract.payloads import JobPayload, TransformJob, UploadJob
 from jobs.contract.settings import Settings
+from jobs.contract.sizes import human_size
 from jobs.contract.upload_options import UploadOptions as UploadOptions  # callers of the intake build them
+from jobs.contract.web_formats import web_format
 from jobs.plumbing.netguard import precheck
 from jobs.plumbing.queue import JobSender
 from jobs.plumbing.storage import Storage
@@ -116,7 +118,8 @@ class Intake:
         if not data:
             raise InvalidRequest("The file is empty.", field="file")
         if len(data) > self.settings.max_input_bytes:
-            raise TooLarge(f"The file is {len(data)} bytes; the limit is {self.settings.max_input_bytes}.")
+            # its size rounds to the limit's more often than not ("20.0 MiB"): the limit says it
+            raise TooLarge(f"The file is larger than the {human_size(self.settings.max_input_bytes)} limit.")
         await self.check_options(options)
         checksum = checksum or hashlib.sha256(data).hexdigest()
         with redis_errors():
@@ -126,6 +129,9 @@ class Intake:
         image_id = new_image_id()
         staged = original_key(image_id)
         await self.storage.put(staged, data)
+        if options.filename is None and (fmt := web_format(data)) is not None:
+            # no name of its own: {id}.{ext} from the first answer on, not only once ready
+            options = options.model_copy(update={"filename": f"{image_id}.{FORMAT_EXTENSIONS[fmt]}"})
         return await self._submit(
             account, image_id, options, source_url=None, checksum=checksum, staged=staged
         )

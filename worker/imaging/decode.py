@@ -16,6 +16,7 @@ import pillow_heif
 from PIL import Image as PILImage
 
 from jobs.contract.errors import DarkroomError, MediaFailed, TooLarge
+from jobs.contract.sizes import human_size
 from worker.imaging.budget import check_budget, image_bytes
 from worker.imaging.color import has_alpha, to_working
 from worker.imaging.orient import apply_orientation, oriented_size, read_loaded_orientation, read_orientation
@@ -94,7 +95,7 @@ def _frame_count(im: PILImage.Image, fmt: str) -> int:
 def open_source(data: bytes, limits: Limits) -> Source:
     """Sniff, open the header and enforce ``limits`` (bytes, pixels, frames). No pixel decode."""
     if len(data) > limits.max_input_bytes:
-        raise TooLarge(f"The file is {len(data)} bytes; the limit is {limits.max_input_bytes}.")
+        raise TooLarge(f"The file is larger than the {human_size(limits.max_input_bytes)} limit.")
     fmt = sniff(data)
     im = _open_pil(data, fmt)
     width, height = im.size

@@ -12,6 +12,7 @@ from typing import Final
 from PIL import features
 
 from jobs.contract.errors import MediaFailed, UnsupportedMediaType
+from jobs.contract.web_formats import web_format
 
 AVIF_SUPPORTED: Final = bool(features.check("avif"))  # Pillow ≥ 11.3 wheels ship libavif
 
@@ -89,14 +90,9 @@ def sniff(data: bytes) -> str:
     """Return our format name (a key of :data:`PIL_FORMATS`) or raise."""
     if not data:
         raise MediaFailed("The file is empty.")
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "webp"
+    web = web_format(data)
+    if web is not None:
+        return web
     if data.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
         return "tiff"
     if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:

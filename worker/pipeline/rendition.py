@@ -9,6 +9,7 @@ job ran (deleted), whatever the job wrote is removed again; if the job lost the 
 from __future__ import annotations
 
 import hashlib
+from pathlib import PurePosixPath
 from typing import Any
 
 import structlog
@@ -62,8 +63,8 @@ def ready_fields(
     else:
         digest = hashlib.sha256(master.data).hexdigest()
     name = filename or record.image.filename
-    if name == record.id:  # no original name: {id}.{format} (docs/design.md §2)
-        name = f"{record.id}.{FORMAT_EXTENSIONS[master.format]}"
+    if PurePosixPath(name).stem == record.id:  # no original name: {id}.{format} (docs/design.md §2),
+        name = f"{record.id}.{FORMAT_EXTENSIONS[master.format]}"  # the stored format's, whatever was guessed
     return {
         "status": Status.READY,
         "error": None,

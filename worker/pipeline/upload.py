@@ -9,6 +9,7 @@ import structlog
 from jobs.contract.constants import BLOCKLIST_KEY, original_key, originals_index_key
 from jobs.contract.errors import MediaBlocked, ObjectNotFound, TooLarge
 from jobs.contract.payloads import UploadJob
+from jobs.contract.sizes import human_size
 from jobs.plumbing.store.errors import redis_errors
 from worker.context import WorkerContext
 from worker.fetch import fetch
@@ -61,7 +62,7 @@ async def run_upload(ctx: WorkerContext, job: UploadJob) -> None:
         return
     data, staged = await read_source(ctx, job)
     if len(data) > ctx.limits.max_input_bytes:
-        raise TooLarge(f"The input is {len(data)} bytes; the limit is {ctx.limits.max_input_bytes}.")
+        raise TooLarge(f"The input is larger than the {human_size(ctx.limits.max_input_bytes)} limit.")
     # staged by the API (or refresh): the record already knows the bytes' sha256
     checksum = record.extra.get("original_checksum") or hashlib.sha256(data).hexdigest()
     # indexed before the work: a block landing meanwhile finds this image too

@@ -27,7 +27,7 @@ from jobs.contract.models import Image
 from jobs.contract.states import Status
 from jobs.contract.upload_options import MAX_FILENAME_CHARS, ImageOptions, UploadOptions
 from jobs.plumbing.store import ListQuery
-from jobs.plumbing.store.listing import SORTS
+from jobs.plumbing.store.listing import MAX_LIMIT, SORTS
 
 MAX_WAIT_S = 30.0
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=IdempotentRoute)
@@ -104,7 +104,8 @@ router.add_api_route(
     description=(
         "Upload an image file; processing continues in the background (status `processing`).\n\n"
         "Send it as a multipart form (`file` and the form fields), or as the raw body with "
-        "`Content-Type: application/octet-stream` (or any `image/*`). The options may also be "
+        "`Content-Type: application/octet-stream` (or any `image/*`); any other type, or none, is a "
+        "415 that says so. The options may also be "
         "query parameters; a form field wins over the query parameter of the same name."
     ),
     openapi_extra=raw_upload.openapi_extra(),
@@ -135,7 +136,7 @@ async def transform(ctx: Ctx, account: Account, image_id: str, body: TransformRe
 async def list_account_images(
     ctx: Ctx,
     account: Account,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: Annotated[
         str | None, Query(max_length=512, description="The `next_cursor` of the previous page, as is.")
     ] = None,

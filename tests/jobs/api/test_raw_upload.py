@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from PIL import Image as PILImage
 
 from jobs.contract.constants import Queue, original_key
 from jobs.contract.settings import Settings
@@ -59,7 +61,8 @@ def test_any_image_type_or_octet_stream_is_a_raw_body(api: TestClient, content_t
         "/v1/images/upload", headers=K1 | {"Content-Type": content_type}, content=jpeg_bytes()
     )
     assert response.status_code == 202, response.text
-    assert response.json()["filename"] == response.json()["id"]  # no name given: the id stands in
+    body = response.json()  # no name given: {id}.{ext} (docs/design.md §2), the id its stem
+    assert body["filename"] == f"{body['id']}.jpg" and body["name"] == body["id"]
 
 
 def test_raw_upload_needs_the_api_key_and_is_scoped(api: TestClient) -> None:
@@ -128,3 +131,58 @@ def test_a_form_upload_takes_query_options_and_its_fields_win(api: TestClient) -
     assert body["name"] == "form" and body["metadata"] == {"a": 1}
     bad = api.post("/v1/images/upload?publish=maybe", headers=K1, files={"file": ("a.jpg", jpeg_bytes())})
     assert bad.status_code == 400 and bad.json()["field"] == "publish"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Type": "application/x-www-form-urlencoded"}, {"Content-Type": "text/plain"}],
+)
+def test_a_body_without_an_upload_content_type_says_what_is_wrong(
+    api: TestClient, headers: dict[str, str]
+) -> None:
+    """Not "file: Field required": the answer names the header and both ways to send an image."""
+    response = api.post("/v1/images/upload", headers=K1 | headers, content=jpeg_bytes())
+    assert "content-type" in response.request.headers or not headers  # {}: no header at all
+    assert response.status_code == 415, response.text
+    body = response.json()
+    assert body["error"] == "unsupported_media_type" and body["field"] == "Content-Type"
+    for needed in ("image/*", "application/octet-stream", "multipart/form-data", "'file'"):
+        assert needed in body["message"]
+    assert "Content-Type" in body["message"]
+    unauthenticated = api.post("/v1/images/upload", headers=headers, content=jpeg_bytes())
+    assert unauthenticated.status_code == 401  # the key is checked first, as for every upload
+
+
+def bmp_bytes() -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (8, 4), "blue").save(out, "BMP")
+    return out.getvalue()
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGBA", (8, 4), (0, 0, 255, 128)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("data", "ext"), [(jpeg_bytes(), "jpg"), (png_bytes(), "png")], ids=["jpeg", "png"])
+def test_without_a_filename_it_is_id_dot_ext_from_the_first_answer(
+    api: TestClient, settings: Settings, data: bytes, ext: str
+) -> None:
+    body = raw_upload(api, data)
+    image_id = str(body["id"])
+    assert body["filename"] == f"{image_id}.{ext}" and body["name"] == image_id  # the stem
+    process_upload(settings, image_id)
+    ready = api.get(f"/v1/images/{image_id}", headers=K1).json()
+    assert ready["status"] == Status.READY and ready["filename"] == f"{image_id}.{ext}"
+    assert ready["name"] == image_id
+
+
+def test_a_format_known_only_once_decoded_gets_its_extension_when_ready(
+    api: TestClient, settings: Settings
+) -> None:
+    """BMP is stored as JPEG: the API cannot know the extension, the worker sets it."""
+    image_id = str(raw_upload(api, bmp_bytes())["id"])
+    process_upload(settings, image_id)
+    ready = api.get(f"/v1/images/{image_id}", headers=K1).json()
+    assert ready["format"] == "jpeg" and ready["filename"] == f"{image_id}.jpg"
