@@ -82,6 +82,9 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
     print_json([image_dict(i) for i in images] if many else image_dict(images[0]) if images else [])
     if many or args.wait:
         err.print(summary_table(rows))
+    for source, _, problem in rows:
+        if problem is not None:  # one line each, like any failing command's (main)
+            err.print(f"darkroom upload: {source}: {problem}", markup=False, soft_wrap=True)
     if errors:  # the same codes as one failing call (main): the service's fault 1, the input's 2
         return EXIT_FAILED if any(e.status >= 500 for e in errors) else EXIT_USAGE
     return exit_code_for(images) if args.wait else EXIT_OK

@@ -90,9 +90,14 @@ def running_stack(root: Path, explicit: set[str]) -> dict[str, Any]:
         found["api_url"] = run["api_url"]
     if "redis_url" not in explicit and isinstance(run.get("redis_url"), str):
         url = run["redis_url"]
-        password = persistent_secret(root / REDIS_PASSWORD_FILE, create=False) if run.get("private") else None
+        password = private_redis_password(root, create=False) if run.get("private") else None
         found["redis_url"] = with_password(url, password) if password else url
     return found
+
+
+def private_redis_password(root: Path, *, create: bool) -> str | None:
+    """The password of the redis-server ``darkroom run`` starts for the data directory ``root``."""
+    return persistent_secret(root / REDIS_PASSWORD_FILE, create=create)
 
 
 def record_run(settings: Settings, *, private_redis: bool) -> Path:

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[red]darkroom: {escape(exc.message)}[/red]", soft_wrap=True)
         return EXIT_USAGE
     except DarkroomError as exc:
-        err.print(f"[red]darkroom {args.command}: {exc.code}: {exc.message}[/red]")
+        err.print(f"[red]darkroom {args.command}: {exc.code}: {escape(exc.message)}[/red]")
         return EXIT_USAGE if 400 <= exc.status < 500 else EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from jobs.api import create_app
-from jobs.cli.local_data import REDIS_PASSWORD_FILE, local_settings, persistent_secret, record_run
+from jobs.cli.local_data import local_settings, private_redis_password, record_run
 from jobs.cli.output import err
 from jobs.cli.ports import busy_port
 from jobs.cli.redis_server import reachable, start_private_redis, with_password, without_password
@@ -124,7 +124,7 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
     with Supervisor(say=lambda line: err.print(line, markup=False, soft_wrap=True)) as supervisor:
         if private_redis:
             root = settings.local_storage_root
-            password = urlsplit(settings.redis_url).password or persistent_secret(root / REDIS_PASSWORD_FILE)
+            password = urlsplit(settings.redis_url).password or private_redis_password(root, create=True)
             assert password is not None  # persistent_secret creates it
             redis_proc = start_private_redis(settings.redis_url, root / ".redis", password)
             supervisor.adopt("redis-server", redis_proc, REDIS_GRACE_S)
