@@ -124,7 +124,9 @@ def add_lifecycle_commands(sub: Any) -> None:
 
     purge = sub.add_parser("purge", help="invalidate cached derivatives")
     purge.add_argument("scope", choices=["image", "urls", "all"])
-    purge.add_argument("targets", nargs="*", metavar="ID|URL", help="the image id (image) or render URLs (urls)")
+    purge.add_argument(
+        "targets", nargs="*", metavar="ID|URL", help="the image id (image) or render URLs (urls)"
+    )
     purge.add_argument("--image", help="image id (scope image)")
     purge.add_argument("--urls", nargs="+", metavar="URL", help="render URLs (scope urls)")
     purge.set_defaults(handler=cmd_purge)

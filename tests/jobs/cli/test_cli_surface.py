@@ -32,7 +32,13 @@ def busy_port() -> Iterator[int]:
 def test_operator_commands_name_their_redis_masked_and_storage(tmp_path: Path) -> None:
     redis_url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"  # nothing there: they fail, but say where
     env = scrubbed_env(DARKROOM_REDIS_URL=redis_url, DARKROOM_STORAGE_URL=f"file://{tmp_path}")
-    for command in (["status"], ["requeue-dead", "--list"], ["block", "a" * 64], ["fsck"], ["probe", "worker"]):
+    for command in (
+        ["status"],
+        ["requeue-dead", "--list"],
+        ["block", "a" * 64],
+        ["fsck"],
+        ["probe", "worker"],
+    ):
         done = darkroom(*command, cwd=tmp_path, env=env)
         assert done.returncode == 1, (command, done.stderr)
         assert redis_url.replace("hunter2", "***") in done.stderr, (command, done.stderr)
@@ -114,5 +120,5 @@ def test_stderr_written_to_a_file_never_wraps_a_url(tmp_path: Path) -> None:
     code = f"from jobs.cli.output import err; err.print({url!r})"
     out = tmp_path / "stderr.txt"
     with out.open("w") as file:
-        subprocess.run([sys.executable, "-c", code], env=scrubbed_env(), stderr=file, check=True)  # noqa: S603
+        subprocess.run([sys.executable, "-c", code], env=scrubbed_env(), stderr=file, check=True)
     assert out.read_text().splitlines() == [url]

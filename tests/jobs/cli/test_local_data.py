@@ -41,7 +41,9 @@ def test_a_command_from_another_directory_creates_nothing_and_says_what_is_missi
     assert list(tmp_path.iterdir()) == []  # no data/ made by a client command
 
 
-def test_the_private_redis_password_and_port_come_from_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_private_redis_password_and_port_come_from_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     redis_port = free_port()
     fake_run(tmp_path / "data", http_port=8080, redis_port=redis_port, private=True)
@@ -52,7 +54,9 @@ def test_the_private_redis_password_and_port_come_from_data(tmp_path: Path, monk
     assert local_settings(load_settings(), create=False).redis_url == "redis://elsewhere:6380/1"
 
 
-def test_darkroom_run_and_the_cli_share_one_reading_of_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_darkroom_run_and_the_cli_share_one_reading_of_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     made = local_settings(load_settings(), create=True)  # what `darkroom run` does
     password = private_redis_password(made.local_storage_root, create=True)
@@ -68,12 +72,22 @@ def test_the_banner_names_a_cli_that_runs_when_darkroom_is_not_on_path(tmp_path:
     code = "from jobs.cli.services import cli_command; print(cli_command())"
     import subprocess
 
-    shown = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], cwd=tmp_path, env=scrubbed_env(), capture_output=True, text=True, check=True
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=scrubbed_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert shown != "darkroom"  # not on this PATH
-    version = subprocess.run(  # noqa: S603 (the banner's command, as typed)
-        [*shown.split(), "--version"], cwd=tmp_path, env=scrubbed_env(), capture_output=True, text=True, check=False
+    version = subprocess.run(
+        [*shown.split(), "--version"],
+        cwd=tmp_path,
+        env=scrubbed_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert version.returncode == 0 and version.stdout.startswith("darkroom ")
 
