@@ -84,6 +84,8 @@ def banner(settings: Settings) -> str:
         for k, account in sorted(settings.api_keys.items(), key=lambda kv: kv[1])
     )
     cli = cli_command()
+    if not settings.client_api_key or settings.storage_scheme != "file":  # it cannot find the key alone
+        cli = f"DARKROOM_API_KEY={key} {cli}"
     return (
         f"\n  Darkroom is running at {url}   (API docs: {url}/docs)\n"
         f"  storage: {settings.storage_url}   redis: {without_password(settings.redis_url)}\n"
@@ -92,7 +94,7 @@ def banner(settings: Settings) -> str:
         f"    curl -F file=@photo.jpg -H 'x-api-key: {key}' {url}/v1/images/upload\n"
         f"  Then poll it (or add ?wait=10 to long-poll):\n"
         f"    curl -H 'x-api-key: {key}' {url}/v1/images/IMAGE_ID\n"
-        f"  Or with the CLI, from this directory (it reads {settings.local_storage_root.name}/):\n"
+        f"  Or with the CLI, from this directory:\n"
         f"    {cli} upload photo.jpg --wait\n"
         f"    {cli} dashboard-link\n"
         f"  Ctrl-C stops everything.\n"
