@@ -36,8 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     # the pool parses its own arguments (``python -m worker --help``): see exec_worker
-    worker = sub.add_parser("worker", help="run a worker pool (python -m worker)", add_help=False)
-    worker.add_argument("pool_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    # no option prefix: every word after `worker`, `--queues` and `-h` included, is the pool's
+    worker = sub.add_parser(
+        "worker", help="run a worker pool (python -m worker)", add_help=False, prefix_chars="\0"
+    )
+    worker.add_argument("pool_args", nargs="*", help=argparse.SUPPRESS)
     worker.set_defaults(handler=cmd_worker)
 
     api = sub.add_parser("api", help="run the HTTP API")
@@ -93,10 +96,7 @@ SERVICES = {"run", "api", "worker"}  # they configure themselves; the others rea
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if argv[:1] == ["worker"]:  # every other word is the pool's: not parsed here (see exec_worker)
-        args = argparse.Namespace(command="worker", handler=cmd_worker, pool_args=argv[1:])
-    else:
-        args = parser.parse_args(argv)
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
         if args.command not in SERVICES:  # a client of the stack `darkroom run` started here
