@@ -52,6 +52,7 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidRequest(f"No such file: {', '.join(missing)}", field="FILE")
     metadata = parse_json_object(args.metadata, "metadata")
     rows: list[tuple[str, Image | None, str | None]] = []
+    errors: list[DarkroomError] = []
     with client_for(settings) as client, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,
@@ -67,6 +68,7 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
                     image = client.upload_url(source, **options)
                 rows.append((str(source), image, None))
             except DarkroomError as exc:
+                errors.append(exc)
                 rows.append((str(source), None, f"{exc.code}: {exc.message}"))
             progress.advance(task)
         if args.wait:
@@ -80,8 +82,11 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
     print_json([image_dict(i) for i in images] if many else image_dict(images[0]) if images else [])
     if many or args.wait:
         err.print(summary_table(rows))
-    if any(image is None for _, image, _ in rows):
-        return EXIT_USAGE
+    for source, _, problem in rows:
+        if problem is not None:  # one line each, like any failing command's (main)
+            err.print(f"darkroom upload: {source}: {problem}", markup=False, soft_wrap=True)
+    if errors:  # the same codes as one failing call (main): the service's fault 1, the input's 2
+        return EXIT_FAILED if any(e.status >= 500 for e in errors) else EXIT_USAGE
     return exit_code_for(images) if args.wait else EXIT_OK
 
 

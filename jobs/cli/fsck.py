@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from jobs.cli.commands import EXIT_FAILED, EXIT_OK
+from jobs.cli.targets import announce_targets
 from jobs.contract.errors import InvalidRequest
 from jobs.contract.settings import Settings
 from jobs.plumbing.backends import Backends, run_with_backends
@@ -35,6 +36,7 @@ def cmd_fsck(settings: Settings, args: argparse.Namespace) -> int:
     if grace < 0:
         raise InvalidRequest("--grace must be 0 or more seconds.", field="grace")
     configure_logging(settings, process="cli")  # log lines to stderr: stdout stays JSON lines
+    announce_targets(settings)
 
     async def run(backends: Backends) -> FsckReport:
         repair = EVERY_KIND if args.repair else frozenset()

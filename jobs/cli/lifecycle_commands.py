@@ -52,9 +52,24 @@ def cmd_warmup(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def purge_targets(args: argparse.Namespace) -> tuple[str | None, list[str] | None]:
+    """(image id, urls) from ``--image``/``--urls`` or the positional form ``purge image ID``."""
+    given: list[str] = args.targets
+    if args.scope == "image":
+        if len(given) > 1 or (given and args.image and given != [args.image]):
+            raise InvalidRequest("purge image takes one image id: `darkroom purge image ID`.", field="ID")
+        return args.image or (given[0] if given else None), None
+    if args.scope == "urls":
+        return None, [*(args.urls or []), *given] or None
+    if given:
+        raise InvalidRequest("purge all takes no ids or URLs.", field="scope")
+    return None, None
+
+
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    image_id, urls = purge_targets(args)
     with client_for(settings) as client:
-        purge_id = client.purge(args.scope, image_id=args.image, urls=args.urls or None)
+        purge_id = client.purge(args.scope, image_id=image_id, urls=urls)
     print_json({"purge_id": purge_id, "scope": args.scope})
     return EXIT_OK
 
@@ -109,6 +124,9 @@ def add_lifecycle_commands(sub: Any) -> None:
 
     purge = sub.add_parser("purge", help="invalidate cached derivatives")
     purge.add_argument("scope", choices=["image", "urls", "all"])
+    purge.add_argument(
+        "targets", nargs="*", metavar="ID|URL", help="the image id (image) or render URLs (urls)"
+    )
     purge.add_argument("--image", help="image id (scope image)")
     purge.add_argument("--urls", nargs="+", metavar="URL", help="render URLs (scope urls)")
     purge.set_defaults(handler=cmd_purge)

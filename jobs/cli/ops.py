@@ -9,6 +9,7 @@ from typing import Any
 from jobs.cli.commands import EXIT_OK
 from jobs.cli.fsck import add_fsck_command
 from jobs.cli.output import print_json
+from jobs.cli.targets import announce_targets
 from jobs.contract.constants import BLOCKLIST_KEY
 from jobs.contract.errors import InvalidRequest
 from jobs.contract.ids import new_token
@@ -36,6 +37,7 @@ def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
         await backends.queue.asend(BlockJob(job_id=new_token(), checksum=checksum))
         return bool(added)
 
+    announce_targets(settings)
     added = run_with_backends(settings, block)
     print_json({"checksum": checksum, "blocked": True, "new": added})
     return EXIT_OK
@@ -48,6 +50,7 @@ def cmd_unblock(settings: Settings, args: argparse.Namespace) -> int:
         with redis_errors():
             return bool(await backends.redis.srem(BLOCKLIST_KEY, checksum))
 
+    announce_targets(settings)
     removed = run_with_backends(settings, unblock)
     print_json({"checksum": checksum, "blocked": False, "was_blocked": removed})
     return EXIT_OK

@@ -27,8 +27,9 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from jobs.cli.commands import EXIT_FAILED, EXIT_OK
+from jobs.cli.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from jobs.cli.output import err, print_json
+from jobs.cli.targets import announce_targets, require_local_storage
 from jobs.contract.constants import NAMESPACE, Queue
 from jobs.contract.errors import ConfigError, InvalidRequest
 from jobs.contract.settings import Settings
@@ -47,6 +48,7 @@ T = TypeVar("T")
 def with_redis(settings: Settings, use: Callable[[Redis], Awaitable[T]]) -> T:
     """Run ``use(redis)`` on a fresh loop; log lines go to stderr so stdout stays pure JSON."""
     configure_logging(settings, process="cli")
+    announce_targets(settings)
 
     async def run() -> T:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=10)
@@ -62,6 +64,7 @@ def with_redis(settings: Settings, use: Callable[[Redis], Awaitable[T]]) -> T:
 def with_backends(settings: Settings, use: Callable[[Backends], Awaitable[T]]) -> T:
     """:func:`with_redis`, with the storage, store and queue too (the :class:`Backends`)."""
     configure_logging(settings, process="cli")
+    announce_targets(settings)
 
     async def guarded(backends: Backends) -> T:
         with redis_errors():
@@ -213,11 +216,16 @@ def cmd_probe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    require_local_storage(settings)
+
     async def run(b: Backends) -> dict[str, object]:
         return (await reindex(b.store, b.storage, dry_run=args.dry_run)).as_dict()
 
     report = with_backends(settings, run)
     print_json(report)
+    if not report["scanned"]:  # rebuilding from nothing is the wrong storage, not a success
+        err.print(f"darkroom reindex: no image records (records/*.json) in {settings.storage_url}")
+        return EXIT_USAGE
     return EXIT_FAILED if report["invalid"] else EXIT_OK
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from jobs.contract.models import Image
 
 err = Console(stderr=True, highlight=False)
+err.soft_wrap = not err.is_terminal  # written to a file or pipe: long lines (URLs) stay whole
 
 
 def print_json(value: Any) -> None:

@@ -8,7 +8,7 @@ any child's death, stops them all.
 from __future__ import annotations
 
 import os
-import secrets
+import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from jobs.api import create_app
+from jobs.cli.local_data import local_settings, private_redis_password, record_run
 from jobs.cli.output import err
+from jobs.cli.ports import busy_port
 from jobs.cli.redis_server import reachable, start_private_redis, with_password, without_password
 from jobs.cli.supervisor import Supervisor
-from jobs.contract import local_secrets
-from jobs.contract.settings import MiB, Settings, load_settings
+from jobs.contract.settings import MiB, Settings
 from jobs.runtime.gc_tuning import tune_gc
 from jobs.runtime.logs import configure_logging
 from jobs.runtime.malloc import retain_freed_memory
@@ -40,50 +41,62 @@ def serve_api(settings: Settings) -> int:
     return 0
 
 
-def _persistent_secret(path: Path, prefix: str = "") -> str:
-    if path.exists():
-        return path.read_text().strip()
-    value = prefix + secrets.token_urlsafe(24)
-    fd = os.open(
-        path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
-    )  # never readable by others, not even briefly
-    with os.fdopen(fd, "w") as file:
-        file.write(value + "\n")
-    return value
-
-
 def embedded_settings(base: Settings) -> Settings:
-    """Fill in what a newcomer has not configured: console logs, an API key, a signing key."""
-    root = base.local_storage_root
-    root.mkdir(mode=0o750, parents=True, exist_ok=True)  # what it stores is private (docs/operations.md)
-    overrides: dict[str, object] = {"storage_url": f"file://{root}"}
+    """Fill in what a newcomer has not configured: console logs, the keys and secrets in data/."""
+    settings = local_settings(base, create=True)
+    overrides: dict[str, object] = {"storage_url": f"file://{settings.local_storage_root}"}
     if "log_format" not in base.model_fields_set:
         overrides["log_format"] = "console"
-    if not base.api_keys:
-        overrides["api_keys"] = {_persistent_secret(root / local_secrets.API_KEY.file, "dk_"): "local"}
-    if not base.signing_key.get_secret_value():
-        overrides["signing_key"] = _persistent_secret(root / local_secrets.SIGNING_KEY.file)
-    if not base.webhook_secret.get_secret_value():
-        overrides["webhook_secret"] = _persistent_secret(root / local_secrets.WEBHOOK_SECRET.file)
-    return load_settings(**overrides)
+    return settings.model_copy(update=overrides)
 
 
 def child_env(settings: Settings) -> dict[str, str]:
     return dict(os.environ) | settings.to_env()
 
 
+def cli_command() -> str:
+    """How to call this installation's ``darkroom`` from the current directory.
+
+    ``make run`` runs ``.venv/bin/darkroom`` without activating the venv: a bare ``darkroom``
+    in another terminal would be "command not found" (or another installation's).
+    """
+    script = Path(sys.executable).parent / "darkroom"
+    on_path = shutil.which("darkroom")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "darkroom"
+    if not script.exists():
+        return f"{sys.executable} -m jobs.cli.main"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def mask(key: str) -> str:
+    return key[:6] + "…" if len(key) > 10 else "***"
+
+
 def banner(settings: Settings) -> str:
     url = settings.client_base_url
-    key = next(iter(settings.api_keys))
+    key = settings.client_api_key or next(iter(settings.api_keys))
+    keys = "\n".join(
+        f"    {account}: {k if k == key else mask(k)}"
+        for k, account in sorted(settings.api_keys.items(), key=lambda kv: kv[1])
+    )
+    cli = cli_command()
+    if not settings.client_api_key or settings.storage_scheme != "file":  # it cannot find the key alone
+        cli = f"DARKROOM_API_KEY={key} {cli}"
     return (
         f"\n  Darkroom is running at {url}   (API docs: {url}/docs)\n"
         f"  storage: {settings.storage_url}   redis: {without_password(settings.redis_url)}\n"
-        f"  API key: {key}\n\n"
+        f"  API keys (account: key):\n{keys}\n\n"
         f"  Upload an image:\n"
         f"    curl -F file=@photo.jpg -H 'x-api-key: {key}' {url}/v1/images/upload\n"
         f"  Then poll it (or add ?wait=10 to long-poll):\n"
         f"    curl -H 'x-api-key: {key}' {url}/v1/images/IMAGE_ID\n"
-        f"  Or with the CLI:  DARKROOM_API_KEY={key} darkroom upload photo.jpg --wait\n"
+        f"  Or with the CLI, from this directory:\n"
+        f"    {cli} upload photo.jpg --wait\n"
+        f"    {cli} dashboard-link\n"
         f"  Ctrl-C stops everything.\n"
     )
 
@@ -102,14 +115,19 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
         )
     settings = embedded_settings(base) if base.storage_scheme == "file" else base
     configure_logging(settings, process="run")
+    private_redis = not reachable(settings.redis_url)
+    if private_redis and settings.storage_scheme != "file":
+        err.print(f"[red]Redis at {without_password(settings.redis_url)} is unreachable.[/]")
+        return 2
+    busy = busy_port(settings, private_redis=private_redis)
+    if busy is not None:  # before anything starts: no banner for a stack that cannot listen
+        err.print(f"darkroom run: {busy}", markup=False, soft_wrap=True)
+        return 2
     with Supervisor(say=lambda line: err.print(line, markup=False, soft_wrap=True)) as supervisor:
-        if not reachable(settings.redis_url):
-            if settings.storage_scheme != "file":
-                err.print(f"[red]Redis at {without_password(settings.redis_url)} is unreachable.[/]")
-                return 2
+        if private_redis:
             root = settings.local_storage_root
-            secret_file = root / local_secrets.REDIS_PASSWORD.file
-            password = urlsplit(settings.redis_url).password or _persistent_secret(secret_file)
+            password = urlsplit(settings.redis_url).password or private_redis_password(root, create=True)
+            assert password is not None  # persistent_secret creates it
             redis_proc = start_private_redis(settings.redis_url, root / ".redis", password)
             supervisor.adopt("redis-server", redis_proc, REDIS_GRACE_S)
             settings = settings.model_copy(update={"redis_url": with_password(settings.redis_url, password)})
@@ -123,5 +141,12 @@ def run_embedded(base: Settings, processes: int, threads: int) -> int:
         supervisor.start(
             "the API", [sys.executable, "-m", "jobs.cli.main", "api"], env=env, grace_s=API_GRACE_S
         )
-        err.print(banner(settings))
-        return supervisor.wait()
+        run_file = None
+        if settings.storage_scheme == "file":  # the other commands of this checkout find the stack here
+            run_file = record_run(settings, private_redis=private_redis)
+        err.print(banner(settings), markup=False, highlight=False)
+        try:
+            return supervisor.wait()
+        finally:
+            if run_file is not None:
+                run_file.unlink(missing_ok=True)

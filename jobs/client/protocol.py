@@ -181,7 +181,12 @@ def should_retry(response: httpx.Response | None, attempt: int, retries: int) ->
 
 
 def translate_transport_error(exc: httpx.TransportError) -> DarkroomError:
-    return Unavailable(f"Cannot reach the Darkroom API: {type(exc).__name__}.")
+    try:
+        url = exc.request.url
+        where = f" at {url.scheme}://{url.netloc.decode()}"
+    except RuntimeError:  # raised outside a request: no URL to name
+        where = ""
+    return Unavailable(f"Cannot reach the Darkroom API{where}: {type(exc).__name__}.")
 
 
 def check(response: httpx.Response) -> httpx.Response:

@@ -25,9 +25,12 @@ WEBHOOK_SECRET: Final = LocalSecret(
     "DARKROOM_WEBHOOK_SECRET",
     "the root every account's webhook signing secret is derived from",
 )
+ADMIN_KEY: Final = LocalSecret(
+    ".admin-key", "DARKROOM_ADMIN_KEY", "the operator key: the dashboard's operator view, dead-letter requeue"
+)
 REDIS_PASSWORD: Final = LocalSecret(
     ".redis-password",
     "DARKROOM_REDIS_URL",
     "the private redis-server's password (started when no Redis answers)",
 )
-LOCAL_SECRETS: Final = (API_KEY, SIGNING_KEY, WEBHOOK_SECRET, REDIS_PASSWORD)
+LOCAL_SECRETS: Final = (API_KEY, SIGNING_KEY, WEBHOOK_SECRET, ADMIN_KEY, REDIS_PASSWORD)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from jobs.cli.main import parse_command
+from jobs.cli.main import build_parser
 from jobs.cli.ops_status import parse_queues
 from jobs.contract.constants import Queue
 from jobs.contract.settings import Settings, load_settings
@@ -32,7 +32,7 @@ def darkroom(argv: list[str]) -> Any:
     """Parse a ``darkroom …`` command line exactly as the CLI would; worker queues are resolved too."""
     assert Path(argv[0]).name == "darkroom", argv
     try:
-        args = parse_command(argv[1:])
+        args = build_parser().parse_args(argv[1:])
         if args.command == "worker":  # `darkroom worker ARGS` runs `python -m worker ARGS`
             args = worker_parser().parse_args(args.pool_args)
             args.command = "worker"

@@ -13,12 +13,13 @@ from tests.support.stack import ROOT
 
 
 def embedded_env(data: Path, *, http_port: int, redis_port: int, **extra: str) -> dict[str, str]:
-    """This process's environment without DARKROOM_*, plus one key (k1 → acme), the ports and
-    local storage under ``data``."""
+    """This process's environment without DARKROOM_*, plus one key (k1 → acme), the ports (no
+    metrics exporter unless ``extra`` sets one) and local storage under ``data``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
     env.update(
         DARKROOM_API_KEYS=json.dumps({"k1": "acme"}),
         DARKROOM_HTTP_PORT=str(http_port),
+        DARKROOM_METRICS_PORT="0",  # 9191 is shared by every test here: darkroom run refuses a busy port
         DARKROOM_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         DARKROOM_STORAGE_URL=f"file://{data}",
         PYTHONUNBUFFERED="1",

@@ -129,9 +129,11 @@ def test_requeue_dead_lists_then_replays(cli: Any, settings: Settings) -> None:
 
 
 def test_reindex_command_reports_counts(cli: Any, settings: Settings) -> None:
+    settings.local_storage_root.mkdir(parents=True, exist_ok=True)
     run = cli(settings)
     code, out = run("reindex", "--dry-run")
-    assert code == 0 and json.loads(out) == {"scanned": 0, "restored": 0, "unchanged": 0, "invalid": []}
+    assert json.loads(out) == {"scanned": 0, "restored": 0, "unchanged": 0, "invalid": []}
+    assert code == 2  # an empty storage is the wrong storage (issue 18): never a silent success
 
 
 def test_dashboard_link_is_a_verifiable_login_token(cli: Any, make_settings: Callable[..., Settings]) -> None:
