@@ -2,22 +2,22 @@
 
 Every frame is resampled once per size, each smaller size from the previous one (as
 :func:`sizes.derive_sizes` does for a still), and each size is encoded like the master:
-same format, frame count, per-frame durations and loop count (GIF frames are written
-whole with disposal 2, as the master is, so no frame depends on Pillow's diffing).
+same format, frame count, per-frame durations and loop count (GIF disposal 2, as the master).
 
 GIF sizes are quantized here, not by the GIF writer: Lanczos blends a palette image's colours
 into thousands, and Pillow's writer then runs a median cut per frame with dithering (20
-frames of 426x240: 4.3 s, 896 kB). One fast-octree palette for all frames (from a
-nearest-neighbour mosaic of every frame, so later frames' colours are in it), mapped without
-dithering, keeps the frames' unchanged areas identical for the writer's frame differencing:
-0.24 s, 520 kB. Frames with transparency get a palette each (Pillow maps only RGB to a
-given palette).
+frames of 426x240: 4.3 s, 896 kB). One fast-octree palette for every frame of every size,
+taken from a nearest-neighbour mosaic of the master's frames (so it is the master's own
+palette when that has ≤ 256 colours, and later frames' colours are in it), mapped without
+dithering, keeps unchanged areas identical between frames and compresses best: 0.09 s,
+392 kB (a palette per size from its own frames: 520 kB). Frames with transparency get a
+palette each (Pillow maps only RGB images to a given palette).
 
 A size whose box does not shrink the animation *is* the master and reuses its bytes.
 The frames of every shrinking size are held until their size is encoded, so before any
-is allocated :func:`plan_animated_sizes` weighs them (and the largest size's encoder
-copies) against the job's memory budget; over it, the sizes are single frames (the
-first) and :data:`STILL_OVER_BUDGET` says why on each of them (``sizes.*.still_reason``).
+is allocated :func:`plan_sizes` weighs them (and the largest size's encoder copies)
+against the job's memory budget; over it, the sizes are single frames (the first) and
+:data:`STILL_OVER_BUDGET` says why on each of them (``sizes.*.still_reason``).
 """
 
 from __future__ import annotations
@@ -62,14 +62,16 @@ def shrinking_sizes(master_size: tuple[int, int]) -> dict[str, tuple[int, int]]:
 
 def animated_sizes_bytes(frames: int, master_size: tuple[int, int], fmt: str) -> int:
     """Pixel memory animated sizes hold at most: every frame of every shrinking size (each
-    size's frames live until it is encoded), one frame's resampling strips, and the encoder's
-    copies of the largest size."""
+    size's frames live until it is encoded), one frame's resampling strips, the encoder's
+    copies of the largest size and, for GIF, what its palette is made from."""
     targets = list(shrinking_sizes(master_size).values())
     if not targets:
         return 0
     largest = targets[0][0] * targets[0][1]
     frames_bytes = WORKING_BYTES * (frames * sum(w * h for w, h in targets) + largest)
-    return frames_bytes + frames_encoding_bytes(targets[0], frames, fmt)
+    # GIF: the palette's mosaic of the master's frames at 1/4 scale, and its thumbnails
+    mosaic = 2 * WORKING_BYTES * frames * (master_size[0] // 4 + 1) * (master_size[1] // 4 + 1)
+    return frames_bytes + frames_encoding_bytes(targets[0], frames, fmt) + (mosaic if fmt == "gif" else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +112,24 @@ def derive_animated_sizes(
     return out
 
 
-def gif_frames(frames: Sequence[PILImage.Image]) -> list[PILImage.Image]:
-    """Palette frames for the GIF writer: one shared palette, no dithering (see above)."""
+def gif_palette(frames: Sequence[PILImage.Image]) -> PILImage.Image | None:
+    """One palette for every size of an animation, from the master's frames (see above);
+    None for frames with transparency (each gets its own palette)."""
     if any(frame.mode not in ("RGB", "L") for frame in frames):
-        return [frame.quantize(256, method=FAST, dither=NO_DITHER) for frame in frames]
-    rgb = [frame if frame.mode == "RGB" else frame.convert("RGB") for frame in frames]
-    thumbs = [frame.resize((max(1, frame.width // 4), max(1, frame.height // 4)), NEAREST) for frame in rgb]
+        return None
+    thumbs = [
+        frame.resize((max(1, frame.width // 4), max(1, frame.height // 4)), NEAREST) for frame in frames
+    ]
     mosaic = PILImage.new("RGB", (thumbs[0].width, sum(thumb.height for thumb in thumbs)))
     top = 0
     for thumb in thumbs:
-        mosaic.paste(thumb, (0, top))
+        mosaic.paste(thumb.convert("RGB"), (0, top))
         top += thumb.height
-    palette = mosaic.quantize(256, method=FAST, dither=NO_DITHER)
-    return [frame.quantize(palette=palette, dither=NO_DITHER) for frame in rgb]
+    return mosaic.quantize(256, method=FAST, dither=NO_DITHER)
+
+
+def gif_frames(frames: Sequence[PILImage.Image], palette: PILImage.Image | None) -> list[PILImage.Image]:
+    """Palette frames for the GIF writer: ``palette`` (or one per frame), no dithering."""
+    if palette is None or any(frame.mode not in ("RGB", "L") for frame in frames):
+        return [frame.quantize(256, method=FAST, dither=NO_DITHER) for frame in frames]
+    return [frame.convert("RGB").quantize(palette=palette, dither=NO_DITHER) for frame in frames]

@@ -31,7 +31,13 @@ from concurrent.futures import Executor
 from PIL import Image as PILImage
 
 from jobs.contract.constants import OUTPUT_FORMATS, SIZES
-from worker.imaging.animated_sizes import Animation, derive_animated_sizes, gif_frames, plan_sizes
+from worker.imaging.animated_sizes import (
+    Animation,
+    derive_animated_sizes,
+    gif_frames,
+    gif_palette,
+    plan_sizes,
+)
 from worker.imaging.blurhash import placeholder
 from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import Source, can_reduce, load_frames, load_reduced, open_source
@@ -102,11 +108,12 @@ def _encode_animated_sizes(
     blurhash = placeholder(smallest[0])
     if fmt in GIL_BOUND_OUTPUTS:
         master()  # wait: two GIL-holding encoders on two threads convoy
+    palette = gif_palette(animation.images) if fmt == "gif" and frames else None
     encoded: dict[str, Encoded] = {}
     for name in list(frames):  # largest first; each size's frames are dropped once encoded
         images = frames.pop(name)
         if fmt == "gif":
-            images = gif_frames(images)
+            images = gif_frames(images, palette)
         encoded[name] = encode(images, fmt, options, durations=animation.durations, loop=animation.loop)
         del images
     full = master()
