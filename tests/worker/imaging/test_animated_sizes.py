@@ -75,7 +75,7 @@ def test_an_animated_transform_has_animated_sizes(limits: Limits) -> None:
 
 
 # 20 frames of 600x200 held (9.6 MB) + the master's encoder (2.9 MB): single-frame sizes add
-# 1.7 MB (14.2 MB, inside 16 MiB), animated ones 6.5 MB (19 MB: over it).
+# 1.7 MB (14.2 MB, inside 16 MiB), animated ones 7.8 MB (20 MB: over it).
 BIG = animation((600, 200), count=20)
 
 
