@@ -55,12 +55,19 @@ class SizeVariant(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        json_schema_extra={"examples": [{"url": None, "width": 853, "height": 640}]},
+        json_schema_extra={
+            "examples": [{"url": None, "width": 853, "height": 640, "frames": 1, "still_reason": None}]
+        },
     )
 
     url: str | None = None
     width: int
     height: int
+    frames: int = Field(default=1, ge=1, description="frames stored in this size (an animation's count)")
+    still_reason: str | None = Field(
+        default=None,
+        description="why this size of an animated image is one frame (over the memory budget); else null",
+    )
 
 
 class Image(BaseModel):

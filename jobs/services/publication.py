@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from jobs.contract.constants import FORMAT_EXTENSIONS, SIZES, master_key, public_prefix, size_key
-from jobs.contract.models import Image, SizeVariant
+from jobs.contract.models import Image
 from jobs.contract.settings import Settings
 
 PUBLIC_ROOT = "public/"
@@ -55,10 +55,9 @@ def published(settings: Settings, image: Image, now: datetime) -> dict[str, obje
     """The Image fields of a published image (feed to ``Image.evolve``)."""
     assert image.format is not None
     sizes = {
-        name: SizeVariant(url=url_for(settings, public_size_key(image.id, name, image.format)), width=v.width,
-                          height=v.height)
+        name: v.model_copy(update={"url": url_for(settings, public_size_key(image.id, name, image.format))})
         for name, v in image.sizes.items()
-    }  # fmt: skip
+    }
     return {
         "public": True,
         "url": url_for(settings, public_master_key(image.id, image.format)),
@@ -68,5 +67,5 @@ def published(settings: Settings, image: Image, now: datetime) -> dict[str, obje
 
 
 def unpublished(image: Image) -> dict[str, object]:
-    sizes = {name: SizeVariant(url=None, width=v.width, height=v.height) for name, v in image.sizes.items()}
+    sizes = {name: v.model_copy(update={"url": None}) for name, v in image.sizes.items()}
     return {"public": False, "url": None, "published_at": None, "sizes": sizes}

@@ -149,8 +149,9 @@ def load_frames(src: Source, limits: Limits, *, animated: bool) -> Frames:
         durations: list[int] = []
         for index in range(count):
             im.seek(index)
+            frame = im.convert("RGBA")  # decodes it: WebP sets the frame's duration only then
             durations.append(int(im.info.get("duration") or DEFAULT_FRAME_MS))
-            images.append(_finish(im.convert("RGBA"), src, orientation))
+            images.append(_finish(frame, src, orientation))
         im.seek(0)
     except DarkroomError:
         raise

@@ -122,9 +122,14 @@ def encoding_bytes(images: Sequence[PILImage.Image], fmt: str) -> int:
     """Pixel memory encoding ``images`` allocates besides them (for the job's memory budget):
     a working copy of one frame (JPEG's flattened alpha, the encoder's own planes) and, for an
     animation, a palette or difference image per frame (Pillow's GIF writer keeps them all)."""
-    pixels = images[0].width * images[0].height
-    animated = len(images) > 1 and fmt in ANIMATED_OUTPUTS
-    return 4 * pixels + (len(images) * pixels if animated else 0)
+    return frames_encoding_bytes(images[0].size, len(images), fmt)
+
+
+def frames_encoding_bytes(size: tuple[int, int], frames: int, fmt: str) -> int:
+    """:func:`encoding_bytes` of ``frames`` frames of ``size`` (before they exist)."""
+    pixels = size[0] * size[1]
+    animated = frames > 1 and fmt in ANIMATED_OUTPUTS
+    return 4 * pixels + (frames * pixels if animated else 0)
 
 
 def encode(

@@ -2,8 +2,9 @@
 
 The output format is the last ``convert``'s, else the parent's. Animated parents stay
 animated when the output format can animate (GIF/WebP): every frame goes through the
-pipeline. ``process_transform`` also derives the three sizes and the placeholder from the
-in-memory result (no re-decode), encoding them while the master encodes.
+pipeline. ``process_transform`` also derives the three sizes (animated like the result, within
+the memory budget: ``animated_sizes``) and the placeholder from the in-memory result (no
+re-decode), encoding them while the master encodes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from PIL import Image as PILImage
 
 from jobs.contract.operations import Operation
+from worker.imaging.animated_sizes import Animation, SizesPlan, plan_sizes
 from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import load_frames, open_source
 from worker.imaging.edge import imaging_edge
@@ -27,7 +29,6 @@ from worker.imaging.encode import (
 )
 from worker.imaging.operations import apply_operations, as_operations, output_settings
 from worker.imaging.pool import job_pool
-from worker.imaging.sizes import sizes_bytes
 from worker.imaging.types import Encoded, Limits, Rendition
 from worker.imaging.upload import encode_sizes
 
@@ -40,6 +41,7 @@ class _Result:
     fmt: str
     options: EncodeOptions
     source_format: str
+    sizes: SizesPlan | None
 
 
 def _run(
@@ -58,9 +60,12 @@ def _run(
     frames = load_frames(src, limits, animated=src.info.animated and fmt in ANIMATED_OUTPUTS)
     del src  # its decoder frame: from here on only the pipeline holds pixels (the budget counts them)
     images = apply_operations(frames.take(), ops, limits, assets)
-    planned = encoding_bytes(images, fmt) + (sizes_bytes(*images[0].size) if sizes else 0)
-    check_budget(limits.max_memory, held_bytes(images), planned, f"Encoding {len(images)} frame(s) as {fmt}")
-    return _Result(images, frames.durations, frames.loop, fmt, options, source_format)
+    held, planned = held_bytes(images), encoding_bytes(images, fmt)
+    animation = Animation(images, frames.durations, frames.loop)
+    plan = plan_sizes(animation, fmt, limit=limits.max_memory, held=held, planned=planned) if sizes else None
+    what = f"Encoding {len(images)} frame(s) as {fmt}"
+    check_budget(limits.max_memory, held, planned + (plan.bytes if plan else 0), what)
+    return _Result(images, frames.durations, frames.loop, fmt, options, source_format, plan)
 
 
 @imaging_edge
@@ -97,8 +102,17 @@ def process_transform(
         master_future = pool.submit(
             encode, result.images, result.fmt, result.options, durations=result.durations, loop=result.loop
         )
+        plan = result.sizes
+        assert plan is not None
+        animation = Animation(result.images, result.durations, result.loop) if plan.animated else None
         sizes, blurhash = encode_sizes(
-            first, first.size, result.fmt, result.options, master=master_future.result
+            first, first.size, result.fmt, result.options, master=master_future.result, animation=animation
         )
         master = master_future.result()
-    return Rendition(master=master, sizes=sizes, placeholder=blurhash, source_format=result.source_format)
+    return Rendition(
+        master=master,
+        sizes=sizes,
+        placeholder=blurhash,
+        source_format=result.source_format,
+        still_reason=plan.still_reason,
+    )

@@ -39,6 +39,8 @@ class Rendition:
     placeholder: str | None = None  # BlurHash
     transformable: bool = True
     source_format: str | None = None  # detected input format: jpeg, png, tiff, heif, ...
+    # why the sizes of an animated master are single frames (over the memory budget); else None
+    still_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,10 @@ transposing and encoding WebP/AVIF; its JPEG/PNG/GIF encoders keep it):
   otherwise. For WebP/AVIF masters (GIL released) one shared decode measured faster than
   two concurrent ones, which convoy on the GIL between their chunks.
 
-Animated GIF/WebP keep their animation in the master (GIF/WebP output); sizes and the
-placeholder come from the first frame. A size whose box does not shrink the image reuses
-the master's bytes.
+Animated GIF/WebP keep their animation in the master (GIF/WebP output) and in the sizes
+(:mod:`animated_sizes`: every frame resampled once per size, unless their frames would pass
+the job's memory budget: then the sizes are the first frame and say why); the placeholder
+comes from the first frame. A size whose box does not shrink the image reuses the master's bytes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ from concurrent.futures import Executor
 from PIL import Image as PILImage
 
 from jobs.contract.constants import OUTPUT_FORMATS, SIZES
+from worker.imaging.animated_sizes import (
+    Animation,
+    derive_animated_sizes,
+    gif_frames,
+    gif_palette,
+    plan_sizes,
+)
 from worker.imaging.blurhash import placeholder
 from worker.imaging.budget import check_budget, held_bytes
 from worker.imaging.decode import Source, can_reduce, load_frames, load_reduced, open_source
@@ -46,7 +54,7 @@ from worker.imaging.encode import (
 )
 from worker.imaging.jpeg_lossless import lossless_master
 from worker.imaging.pool import job_pool
-from worker.imaging.sizes import LARGEST_FIRST, derive_sizes, size_targets, sizes_bytes
+from worker.imaging.sizes import LARGEST_FIRST, derive_sizes, size_targets
 from worker.imaging.types import Encoded, Limits, Rendition
 
 SizesResult = tuple[dict[str, Encoded], str]
@@ -60,13 +68,18 @@ def encode_sizes(
     *,
     master: Callable[[], Encoded] | None = None,
     pool: Executor | None = None,
+    animation: Animation | None = None,
 ) -> SizesResult:
     """Encode every size (from ``source``, the master or a reduced copy) and the placeholder.
 
     ``master`` waits for (and returns) the master being encoded on the other lane: resampling
     overlaps with it, but GIL-bound encoders run only after it (they would convoy). A size
-    whose box does not shrink the image *is* the master: its bytes are reused (unless animated).
+    whose box does not shrink the image *is* the master: its bytes are reused. With an
+    ``animation`` (the master's frames; ``master`` required) every size animates like it.
     """
+    if animation is not None and animation.animated:
+        assert master is not None
+        return _encode_animated_sizes(animation, master_size, fmt, options, master=master, pool=pool)
     images = derive_sizes(source, master_size, pool)
     blurhash = placeholder(images[LARGEST_FIRST[-1]])
     if master is not None and fmt in GIL_BOUND_OUTPUTS:
@@ -77,8 +90,34 @@ def encode_sizes(
         assert master is not None
         full = master()
         for name in same:
-            encoded[name] = full if full.frames == 1 else encode(images[name], fmt, options)
+            encoded[name] = full  # (an animated master's too: it costs nothing more)
     return {name: encoded[name] for name in SIZES}, blurhash
+
+
+def _encode_animated_sizes(
+    animation: Animation,
+    master_size: tuple[int, int],
+    fmt: str,
+    options: EncodeOptions,
+    *,
+    master: Callable[[], Encoded],
+    pool: Executor | None,
+) -> SizesResult:
+    frames = derive_animated_sizes(animation.images, master_size, pool)
+    smallest = frames.get(LARGEST_FIRST[-1], [animation.images[0]])
+    blurhash = placeholder(smallest[0])
+    if fmt in GIL_BOUND_OUTPUTS:
+        master()  # wait: two GIL-holding encoders on two threads convoy
+    palette = gif_palette(animation.images) if fmt == "gif" and frames else None
+    encoded: dict[str, Encoded] = {}
+    for name in list(frames):  # largest first; each size's frames are dropped once encoded
+        images = frames.pop(name)
+        if fmt == "gif":
+            images = gif_frames(images, palette)
+        encoded[name] = encode(images, fmt, options, durations=animation.durations, loop=animation.loop)
+        del images
+    full = master()
+    return {name: encoded.get(name, full) for name in SIZES}, blurhash
 
 
 def _decode_and_encode(src: Source, limits: Limits, fmt: str) -> Encoded:
@@ -131,10 +170,25 @@ def process_upload(
         first = frames.first
         if override is None and src.info.format not in OUTPUT_FORMATS:  # tiff, bmp: png only with alpha
             fmt = default_output_format(src.info.format, first.mode == "RGBA")  # (opaque alpha is dropped)
-        planned = encoding_bytes(frames.images, fmt) + sizes_bytes(*first.size)
+        animation = Animation(frames.images, frames.durations, frames.loop)
+        held, planned = held_bytes(frames.images), encoding_bytes(frames.images, fmt)
+        plan = plan_sizes(animation, fmt, limit=limits.max_memory, held=held, planned=planned)
         what = f"Encoding {len(frames.images)} frame(s) as {fmt}"
-        check_budget(limits.max_memory, held_bytes(frames.images), planned, what)
+        check_budget(limits.max_memory, held, planned + plan.bytes, what)
         master_future = pool.submit(encode, frames.images, fmt, durations=frames.durations, loop=frames.loop)
-        sizes, blurhash = encode_sizes(first, first.size, fmt, master=master_future.result, pool=pool)
+        sizes, blurhash = encode_sizes(
+            first,
+            first.size,
+            fmt,
+            master=master_future.result,
+            pool=pool,
+            animation=animation if plan.animated else None,
+        )
         master = master_future.result()
-    return Rendition(master=master, sizes=sizes, placeholder=blurhash, source_format=src.info.format)
+    return Rendition(
+        master=master,
+        sizes=sizes,
+        placeholder=blurhash,
+        source_format=src.info.format,
+        still_reason=plan.still_reason,
+    )

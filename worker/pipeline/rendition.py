@@ -24,7 +24,7 @@ from jobs.plumbing.store import Record
 from jobs.plumbing.store.claims import owned_by
 from jobs.services.publication import copies, published
 from worker.context import WorkerContext
-from worker.imaging.types import Rendition
+from worker.imaging.types import Encoded, Rendition
 from worker.pipeline.objects import remove_image_objects, remove_unowned, rendition_keys, sync_public
 from worker.pipeline.outcome import notify
 
@@ -76,10 +76,18 @@ def ready_fields(
         "placeholder": rendition.placeholder,
         "transformable": rendition.transformable,
         "sizes": {
-            n: SizeVariant(url=None, width=v.width, height=v.height) for n, v in rendition.sizes.items()
+            n: SizeVariant(
+                url=None, width=v.width, height=v.height, frames=v.frames, still_reason=_still(rendition, v)
+            )
+            for n, v in rendition.sizes.items()
         },
         "filename": name,
     }
+
+
+def _still(rendition: Rendition, size: Encoded) -> str | None:
+    """Why a size of an animated master has fewer frames (docs/design.md §2 ``sizes``)."""
+    return rendition.still_reason if size.frames < rendition.master.frames else None
 
 
 async def complete(

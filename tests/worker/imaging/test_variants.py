@@ -117,7 +117,7 @@ def test_no_metadata_survives_in_any_output(limits: Limits) -> None:
                 assert metadata_found(encoded.data) == [], (output, encoded.format)
 
 
-def test_animated_gif_keeps_animation_sizes_use_first_frame(limits: Limits) -> None:
+def test_animated_gif_keeps_animation_in_master_and_sizes(limits: Limits) -> None:
     data = animated_gif([RED, GREEN, BLUE], size=(600, 400))
     rendition = process_upload(data, limits)
     assert rendition.master.format == "gif"
@@ -125,9 +125,10 @@ def test_animated_gif_keeps_animation_sizes_use_first_frame(limits: Limits) -> N
     assert frames(rendition.master.data) == 3
     assert (rendition.master.width, rendition.master.height) == (600, 400)
     assert _dims(rendition.sizes)["small"] == (426, 284)
-    for encoded in rendition.sizes.values():
-        assert encoded.frames == 1 and frames(encoded.data) == 1
+    for encoded in rendition.sizes.values():  # issue 18: the sizes animate like the master
+        assert encoded.frames == 3 and frames(encoded.data) == 3
         assert close(rgb_at(encoded.data, (10, 10)), (255, 0, 0, 255), 10)
+    assert rendition.still_reason is None
     master = PILImage.open(io.BytesIO(rendition.master.data))
     master.seek(1)
     assert close(rgb(master, (10, 10)), GREEN, 10)
