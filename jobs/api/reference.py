@@ -12,6 +12,8 @@ import json
 import sys
 from typing import Any
 
+from jobs.api.reference_operations import operation_schema_names, render_operations
+
 HEADER = """# Darkroom HTTP API reference
 
 Generated from `/openapi.json` by `python -m jobs.api.reference` — do not edit by hand.
@@ -33,6 +35,8 @@ def _type(schema: dict[str, Any]) -> str:
         return f"[{name}](#{name.lower()})"
     if "anyOf" in schema:
         return " \\| ".join(_type(s) for s in schema["anyOf"])
+    if "oneOf" in schema:
+        return "one of " + ", ".join(_type(s) for s in schema["oneOf"])
     if schema.get("type") == "array":
         return f"array of {_type(schema.get('items', {}))}"
     if "enum" in schema:
@@ -97,9 +101,12 @@ def render(spec: dict[str, Any]) -> str:
         lines += [f"## {tag}", ""]
         for block in blocks:
             lines += block
+    lines += render_operations(spec, _type, _cell)
     lines += ["## Schemas", ""]
+    operations = set(operation_schema_names(spec))
     for name, schema in sorted(spec.get("components", {}).get("schemas", {}).items()):
-        lines += _schema(name, schema)
+        if name not in operations:  # those have their own section
+            lines += _schema(name, schema)
     return "\n".join(lines).rstrip() + "\n"
 
 
