@@ -48,7 +48,9 @@ COLOR = "Colour (`#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` or a CSS name)"
 
 
 class _Op(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: the types the published schema states are the types accepted (no "300" for 300,
+    # no 0 for false), so a schema-driven client and the server agree on what is valid
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Resize(_Op):
