@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from jobs.api import limits_reference
+from jobs.api.reference_operations import operation_schema_names, render_operations
 
 HEADER = """# Darkroom HTTP API reference
 
@@ -36,6 +37,8 @@ def _type(schema: dict[str, Any]) -> str:
         return f"[{name}](#{name.lower()})"
     if "anyOf" in schema:
         return " \\| ".join(_type(s) for s in schema["anyOf"])
+    if "oneOf" in schema:
+        return "one of " + ", ".join(_type(s) for s in schema["oneOf"])
     if schema.get("type") == "array":
         return f"array of {_type(schema.get('items', {}))}"
     if "enum" in schema:
@@ -100,10 +103,13 @@ def render(spec: dict[str, Any]) -> str:
         lines += [f"## {tag}", ""]
         for block in blocks:
             lines += block
+    lines += render_operations(spec, _type, _cell)
     lines += limits_reference.section()
     lines += ["## Schemas", ""]
+    operations = set(operation_schema_names(spec))
     for name, schema in sorted(spec.get("components", {}).get("schemas", {}).items()):
-        lines += _schema(name, schema)
+        if name not in operations:  # those have their own section
+            lines += _schema(name, schema)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from jobs.contract.constants import OutputFormat
 from jobs.contract.ids import ID_PATTERN
 from jobs.contract.models import Image
+from jobs.contract.operations import Operation
 from jobs.contract.upload_options import MAX_URL_CHARS, ImageOptions
 
 # Form fields are text: these are the spellings a boolean accepts.
@@ -31,6 +32,16 @@ OPTIONAL_DATETIME_FIELD: dict[str, Any] = {
 }
 
 
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+# Validated as a plain object here and as an operation by the route (validate_operations), so a
+# bad one is answered 400 naming `operations[i].field`; the schema still publishes each `op`'s
+# own model (a union discriminated on `op`) so clients and /docs see every parameter.
+OperationBody = Annotated[dict[str, Any], BeforeValidator(_unchanged, json_schema_input_type=Operation)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,18 +51,15 @@ class CreateFromUrl(ImageOptions):
 
 
 class TransformRequest(ImageOptions):
-    operations: list[dict[str, Any]] = Field(
+    operations: list[OperationBody] = Field(
         min_length=1,
-        description=(
-            "Operations applied in order (at most 10); each `op` and its parameters are listed in "
-            "docs/design.md §3."
-        ),
+        description="Operations applied in order (at most 10); see Operations for each `op`'s parameters.",
         examples=[[{"op": "resize", "width": 300}, {"op": "convert", "format": "webp", "quality": 80}]],
     )
 
 
 class RenderUrlRequest(Strict):
-    operations: list[dict[str, Any]] = Field(
+    operations: list[OperationBody] = Field(
         default_factory=list, max_length=10, examples=[[{"op": "resize", "width": 300}]]
     )
     format: OutputFormat = Field(examples=["webp"])

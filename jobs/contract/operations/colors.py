@@ -63,4 +63,12 @@ def parse_color(value: str) -> tuple[int, int, int, int]:
     return r, g, b, a
 
 
-Color = Annotated[str, AfterValidator(normalize_color), Field(examples=["#ff0000", "white"])]
+# The published pattern spells the usual forms (lowercase names, hex digits in either case) so a
+# schema-driven client generates colours the server takes; the server also accepts any case of a
+# name and surrounding spaces (normalize_color), which this pattern does not advertise.
+COLOR_PATTERN = "^(#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|" + "|".join(COLOR_NAMES) + ")$"
+Color = Annotated[
+    str,
+    AfterValidator(normalize_color),
+    Field(examples=["#ff0000", "white"], json_schema_extra={"pattern": COLOR_PATTERN}),
+]

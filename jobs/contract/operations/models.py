@@ -43,20 +43,49 @@ CropGravity = Literal[Compass, "smart", "focal"]
 Fit = Literal["cover", "contain", "fill", "inside", "outside"]
 
 
+OP_DESCRIPTION = "The operation's name: selects which parameters apply."
+COLOR = "Colour (`#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` or a CSS name)"
+
+
 class _Op(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: the types the published schema states are the types accepted (no "300" for 300,
+    # no 0 for false), so a schema-driven client and the server agree on what is valid
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Resize(_Op):
     """Scale to ``width`` x ``height`` (either may be omitted: the other follows the aspect ratio)."""
 
-    op: Literal["resize"]
-    width: Dimension | None = None
-    height: Dimension | None = None
-    fit: Fit = "inside"
-    enlarge: bool = False
-    gravity: ResizeGravity = "center"
-    background: Color | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"op": "resize", "width": 300},
+                {"op": "resize", "width": 400, "height": 300, "fit": "cover", "gravity": "smart"},
+            ]
+        }
+    )
+
+    op: Literal["resize"] = Field(description=OP_DESCRIPTION)
+    width: Dimension | None = Field(
+        None, description="Target width in pixels (omit to follow the aspect ratio)."
+    )
+    height: Dimension | None = Field(
+        None, description="Target height in pixels (omit to follow the aspect ratio)."
+    )
+    fit: Fit = Field(
+        "inside",
+        description=(
+            "`inside`: fit in the box, keep the ratio; `outside`: cover the box, keep the ratio; "
+            "`cover`: fill the box and crop; `contain`: fit and pad to the box; `fill`: stretch."
+        ),
+    )
+    enlarge: bool = Field(False, description="Allow scaling up past the source size.")
+    gravity: ResizeGravity = Field(
+        "center", description="What `cover` keeps; `smart` finds the busiest area."
+    )
+    background: Color | None = Field(
+        None, description=f"{COLOR} for `contain`'s padding; none = transparent."
+    )
 
     @model_validator(mode="after")
     def _needs_a_dimension(self) -> Self:
@@ -68,15 +97,32 @@ class Resize(_Op):
 class Crop(_Op):
     """Absolute ``{x, y, width, height}``, or a ``width`` x ``height`` / ``aspect`` window by gravity."""
 
-    op: Literal["crop"]
-    x: Offset | None = None
-    y: Offset | None = None
-    width: Dimension | None = None
-    height: Dimension | None = None
-    aspect: Annotated[float, BeforeValidator(_parse_aspect), Field(gt=0.01, le=100)] | None = None
-    gravity: CropGravity = "center"
-    focal_x: Annotated[float, Field(ge=0, le=1)] | None = None
-    focal_y: Annotated[float, Field(ge=0, le=1)] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"op": "crop", "aspect": 1.5, "gravity": "smart"},
+                {"op": "crop", "x": 10, "y": 10, "width": 200, "height": 100},
+            ]
+        }
+    )
+
+    op: Literal["crop"] = Field(description=OP_DESCRIPTION)
+    x: Offset | None = Field(None, description="Left edge of an absolute crop (with y, width, height).")
+    y: Offset | None = Field(None, description="Top edge of an absolute crop (with x, width, height).")
+    width: Dimension | None = Field(None, description="Width of the window in pixels.")
+    height: Dimension | None = Field(None, description="Height of the window in pixels.")
+    aspect: Annotated[float, Field(gt=0.01, le=100), BeforeValidator(_parse_aspect)] | None = Field(
+        None, description='Width/height ratio of the largest window: `1.5`, `"16:9"` or `"16/9"`.'
+    )
+    gravity: CropGravity = Field(
+        "center", description="Where the window sits; `smart` finds the busiest area, `focal` uses focal_x/y."
+    )
+    focal_x: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="Focal point, fraction of the width (gravity `focal`)."
+    )
+    focal_y: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="Focal point, fraction of the height (gravity `focal`)."
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> Self:
@@ -110,30 +156,50 @@ class Crop(_Op):
 class Rotate(_Op):
     """Rotate clockwise; multiples of 90° are lossless transposes, others expand the canvas."""
 
-    op: Literal["rotate"]
-    angle: Annotated[float, Field(ge=-360, le=360)]
-    background: Color | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "rotate", "angle": 90}]})
+
+    op: Literal["rotate"] = Field(description=OP_DESCRIPTION)
+    angle: Annotated[float, Field(ge=-360, le=360)] = Field(description="Degrees, clockwise.")
+    background: Color | None = Field(
+        None, description=f"{COLOR} for the uncovered corners; none = transparent."
+    )
 
 
 class Flip(_Op):
-    op: Literal["flip"]
-    direction: Literal["horizontal", "vertical", "both"] = "horizontal"
+    """Mirror the image."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "flip", "direction": "horizontal"}]})
+
+    op: Literal["flip"] = Field(description=OP_DESCRIPTION)
+    direction: Literal["horizontal", "vertical", "both"] = Field(
+        "horizontal", description="`horizontal` mirrors left-right, `vertical` top-bottom."
+    )
 
 
 class Trim(_Op):
     """Remove borders that match the top-left pixel within ``threshold`` (per channel, 0-255)."""
 
-    op: Literal["trim"]
-    threshold: Annotated[int, Field(ge=0, le=255)] = 10
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "trim", "threshold": 10}]})
+
+    op: Literal["trim"] = Field(description=OP_DESCRIPTION)
+    threshold: Annotated[int, Field(ge=0, le=255)] = Field(
+        10, description="How far (per channel) a pixel may differ from the corner and still be border."
+    )
 
 
 class Pad(_Op):
-    op: Literal["pad"]
-    top: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = 0
-    right: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = 0
-    bottom: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = 0
-    left: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = 0
-    background: Color = "#00000000"
+    """Add a border of ``background`` around the image."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"op": "pad", "top": 20, "bottom": 20, "background": "white"}]}
+    )
+
+    op: Literal["pad"] = Field(description=OP_DESCRIPTION)
+    top: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = Field(0, description="Pixels added above.")
+    right: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = Field(0, description="Pixels added on the right.")
+    bottom: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = Field(0, description="Pixels added below.")
+    left: Annotated[int, Field(ge=0, le=MAX_DIMENSION)] = Field(0, description="Pixels added on the left.")
+    background: Color = Field("#00000000", description=f"{COLOR} of the border; default transparent.")
 
     @model_validator(mode="after")
     def _some_padding(self) -> Self:
@@ -143,62 +209,104 @@ class Pad(_Op):
 
 
 class RoundCorners(_Op):
-    op: Literal["round_corners"]
-    radius: Annotated[int, Field(ge=1, le=MAX_DIMENSION // 2)]
+    """Round the corners (they become transparent)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "round_corners", "radius": 24}]})
+
+    op: Literal["round_corners"] = Field(description=OP_DESCRIPTION)
+    radius: Annotated[int, Field(ge=1, le=MAX_DIMENSION // 2)] = Field(
+        description="Corner radius in pixels; the corners become transparent."
+    )
 
 
 class Modulate(_Op):
     """Multipliers: 1 keeps the image as is, 0 is black / flat grey / greyscale."""
 
-    op: Literal["modulate"]
-    brightness: Annotated[float, Field(ge=0, le=10)] = 1.0
-    contrast: Annotated[float, Field(ge=0, le=10)] = 1.0
-    saturation: Annotated[float, Field(ge=0, le=10)] = 1.0
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"op": "modulate", "brightness": 1.1, "contrast": 1.2, "saturation": 1.3}]
+        }
+    )
+
+    op: Literal["modulate"] = Field(description=OP_DESCRIPTION)
+    brightness: Annotated[float, Field(ge=0, le=10)] = Field(1.0, description="1 = unchanged, 0 = black.")
+    contrast: Annotated[float, Field(ge=0, le=10)] = Field(1.0, description="1 = unchanged, 0 = flat grey.")
+    saturation: Annotated[float, Field(ge=0, le=10)] = Field(1.0, description="1 = unchanged, 0 = greyscale.")
 
 
 class Grayscale(_Op):
-    op: Literal["grayscale"]
+    """Convert to shades of grey."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "grayscale"}]})
+
+    op: Literal["grayscale"] = Field(description=OP_DESCRIPTION)
 
 
 class Sepia(_Op):
-    op: Literal["sepia"]
+    """A warm brown-toned monochrome."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "sepia"}]})
+
+    op: Literal["sepia"] = Field(description=OP_DESCRIPTION)
 
 
 class Invert(_Op):
-    op: Literal["invert"]
+    """Negative: every colour channel inverted (alpha kept)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "invert"}]})
+
+    op: Literal["invert"] = Field(description=OP_DESCRIPTION)
 
 
 class Duotone(_Op):
     """Map shadows to ``dark`` and highlights to ``light``."""
 
-    op: Literal["duotone"]
-    dark: Color
-    light: Color
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"op": "duotone", "dark": "#1d1a4b", "light": "#f7c873"}]}
+    )
+
+    op: Literal["duotone"] = Field(description=OP_DESCRIPTION)
+    dark: Color = Field(description=f"{COLOR} the shadows become.")
+    light: Color = Field(description=f"{COLOR} the highlights become.")
 
 
 class Tint(_Op):
-    op: Literal["tint"]
-    color: Color
-    opacity: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Lay a colour over the image at ``opacity``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"op": "tint", "color": "#ff8800", "opacity": 0.3}]}
+    )
+
+    op: Literal["tint"] = Field(description=OP_DESCRIPTION)
+    color: Color = Field(description=f"{COLOR} laid over the image.")
+    opacity: Annotated[float, Field(ge=0, le=1)] = Field(0.5, description="0 = no tint, 1 = solid colour.")
 
 
 class Blur(_Op):
     """Gaussian blur; ``sigma`` is the standard deviation in pixels."""
 
-    op: Literal["blur"]
-    sigma: Annotated[float, Field(ge=0.3, le=100)] = 2.0
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "blur", "sigma": 3}]})
+
+    op: Literal["blur"] = Field(description=OP_DESCRIPTION)
+    sigma: Annotated[float, Field(ge=0.3, le=100)] = Field(2.0, description="Standard deviation in pixels.")
 
 
 class Sharpen(_Op):
     """Unsharp mask; ``amount`` 1 is a moderate sharpen."""
 
-    op: Literal["sharpen"]
-    amount: Annotated[float, Field(gt=0, le=10)] = 1.0
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "sharpen", "amount": 1.5}]})
+
+    op: Literal["sharpen"] = Field(description=OP_DESCRIPTION)
+    amount: Annotated[float, Field(gt=0, le=10)] = Field(1.0, description="Strength; 1 is moderate.")
 
 
 class Pixelate(_Op):
-    op: Literal["pixelate"]
-    size: Annotated[int, Field(ge=2, le=1024)] = 10
+    """Blocks of ``size`` pixels, each its average colour."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "pixelate", "size": 12}]})
+
+    op: Literal["pixelate"] = Field(description=OP_DESCRIPTION)
+    size: Annotated[int, Field(ge=2, le=1024)] = Field(10, description="Block size in pixels.")
 
 
 class Watermark(_Op):
@@ -208,14 +316,28 @@ class Watermark(_Op):
     ``font_size`` is in pixels (text; default 5 % of the shorter side).
     """
 
-    op: Literal["watermark"]
-    image_id: Annotated[str, Field(pattern=r"^image_[a-z0-9]{24}$")] | None = None
-    text: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    gravity: Compass = "southeast"
-    opacity: Annotated[float, Field(ge=0, le=1)] = 0.5
-    scale: Annotated[float, Field(ge=0.01, le=1)] = 0.25
-    font_size: Annotated[int, Field(ge=4, le=2000)] | None = None
-    color: Color = "#ffffff"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"op": "watermark", "text": "© Darkroom", "gravity": "southeast", "opacity": 0.6}]
+        }
+    )
+
+    op: Literal["watermark"] = Field(description=OP_DESCRIPTION)
+    image_id: Annotated[str, Field(pattern=r"^image_[a-z0-9]{24}$")] | None = Field(
+        None, description="A ready image of yours to overlay (exactly one of image_id, text)."
+    )
+    text: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="One line of text to overlay (exactly one of image_id, text)."
+    )
+    gravity: Compass = Field("southeast", description="Where the watermark sits.")
+    opacity: Annotated[float, Field(ge=0, le=1)] = Field(0.5, description="0 = invisible, 1 = opaque.")
+    scale: Annotated[float, Field(ge=0.01, le=1)] = Field(
+        0.25, description="Image watermarks: width as a fraction of the image's width."
+    )
+    font_size: Annotated[int, Field(ge=4, le=2000)] | None = Field(
+        None, description="Text watermarks: pixels; default 5 % of the shorter side."
+    )
+    color: Color = Field("#ffffff", description=f"{COLOR} of the text.")
 
     @model_validator(mode="after")
     def _image_or_text(self) -> Self:
@@ -229,11 +351,17 @@ class Watermark(_Op):
 class Convert(_Op):
     """Output format and encoder options (the last ``convert`` wins)."""
 
-    op: Literal["convert"]
-    format: OutputFormat
-    quality: Annotated[int, Field(ge=1, le=100)] | None = None
-    lossless: bool = False
-    progressive: bool | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"op": "convert", "format": "webp", "quality": 80}]}
+    )
+
+    op: Literal["convert"] = Field(description=OP_DESCRIPTION)
+    format: OutputFormat = Field(description="Output format.")
+    quality: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Lossy quality; default per format (jpeg 82, webp 80, avif 60)."
+    )
+    lossless: bool = Field(False, description="webp/avif lossless mode (png is always lossless).")
+    progressive: bool | None = Field(None, description="Progressive jpeg / interlaced gif.")
 
     @model_validator(mode="after")
     def _options_fit_format(self) -> Self:
@@ -247,8 +375,10 @@ class Convert(_Op):
 class Dpr(_Op):
     """Device pixel ratio: multiplies the dimensions of every later ``resize``."""
 
-    op: Literal["dpr"]
-    factor: Annotated[float, Field(ge=1, le=4)]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "dpr", "factor": 2}]})
+
+    op: Literal["dpr"] = Field(description=OP_DESCRIPTION)
+    factor: Annotated[float, Field(ge=1, le=4)] = Field(description="Multiplier for later resizes.")
 
 
 Operation = Annotated[

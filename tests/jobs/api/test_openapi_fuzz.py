@@ -11,6 +11,8 @@ answer 5xx, and every answer must match the documented status codes, content typ
 headers and schemas. Input no schema describes is sent too: JSON nested far past any
 parser's recursion limit to every operation with a JSON body (with and without an
 ``Idempotency-Key``), and fuzzed list cursors (edited, NaN, wrong types, random bytes).
+Transform pipelines are generated from the published operation schemas (the union
+discriminated on ``op``) and answered exactly as the operation models decide.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import checks
+from schemathesis import GenerationMode, checks
 from schemathesis.core.parameters import ParameterLocation
 
 from jobs.client import Client
+from jobs.contract.errors import InvalidRequest
+from jobs.contract.operations import OPERATION_NAMES, Watermark, validate_operations
 from jobs.contract.settings import Settings
 from jobs.contract.states import Status
 from tests.support.api import process_upload
@@ -295,3 +299,74 @@ def test_fuzzed_cursors_never_answer_5xx(live: Live) -> None:
         assert response.status_code in (200, 400), (cursor, response.text)
 
     one()
+
+
+TRANSFORM = "/v1/images/{image_id}/transform"
+
+
+def expected_transform_error(operations: list[Any]) -> str | None:
+    """The field a transform of these operations is refused for (None: it is accepted).
+
+    The models decide (as the server does); a watermark naming an image that does not exist
+    is refused for its ``image_id``.
+    """
+    try:
+        models = validate_operations(operations)
+    except InvalidRequest as exc:
+        return exc.field
+    for index, model in enumerate(models):
+        if isinstance(model, Watermark) and model.image_id is not None:
+            return f"operations[{index}].image_id"
+    return None
+
+
+def test_operations_generated_from_the_schema_are_answered_as_the_models_decide(live: Live) -> None:
+    """Schemathesis builds pipelines from the published schemas: the valid ones are accepted
+    (202), the others refused 400 naming the operation's field, never a 5xx; and the schemas
+    are precise enough that valid pipelines of (almost) every op come out of them."""
+    operation = live.schema[TRANSFORM]["POST"]
+    image = {"image_id": live.seeded.image_id}
+    valid_ops: set[str] = set()  # ops generated valid on their own
+    answers: list[int] = []
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    def one(case: Case) -> None:
+        operations = case.body["operations"]
+        sent = operation.Case(path_parameters=image, body={"operations": operations}, media_type=JSON)
+        response = sent.call_and_validate(
+            base_url=live.base_url, headers=AUTH, checks=RESPONSE_CHECKS, timeout=30
+        )
+        expected = expected_transform_error(operations)
+        answers.append(response.status_code)
+        valid_ops.update(op["op"] for op in operations if expected_transform_error([op]) is None)
+        if expected is None:
+            assert response.status_code == 202, (operations, response.text)
+        else:
+            assert response.status_code == 400, (operations, response.text)
+            assert response.json()["field"] == expected, (operations, response.text)
+
+    one()
+    assert 202 in answers and 400 in answers, answers
+    missing = set(OPERATION_NAMES) - valid_ops
+    assert len(missing) <= 2, f"the schema rarely yields valid {sorted(missing)}: tighten its schema"
+
+
+def test_every_published_operation_example_is_accepted(live: Live) -> None:
+    schemas = live.schema.raw_schema["components"]["schemas"]
+    mapping = schemas["TransformRequest"]["properties"]["operations"]["items"]["discriminator"]["mapping"]
+    assert set(mapping) == set(OPERATION_NAMES)
+    operation = live.schema[TRANSFORM]["POST"]
+    for name, ref in mapping.items():
+        examples = schemas[ref.rsplit("/", 1)[1]]["examples"]
+        assert examples, name
+        for example in examples:
+            case = operation.Case(
+                path_parameters={"image_id": live.seeded.image_id},
+                body={"operations": [example]},
+                media_type=JSON,
+            )
+            response = case.call_and_validate(
+                base_url=live.base_url, headers=AUTH, checks=RESPONSE_CHECKS, timeout=30
+            )
+            assert response.status_code == 202, (example, response.text)
