@@ -1,7 +1,8 @@
 """HTML of ``/dashboard``: Jinja2 templates shipped in ``jobs/api/templates``, autoescaped.
 
-The page is rendered on the server and refreshes itself every 15 s; its only script,
-``charts.js`` (served from this package), refreshes the trend charts every 10 s in between. Every
+The page is rendered on the server; its only script, ``charts.js`` (served from this
+package), swaps in a fresh ``<main>`` every 10 s without reloading the page (without
+scripts, a ``<noscript>`` refresh reloads it every 15 s). Every
 value a template prints is HTML-escaped by Jinja2 (image names, error messages, worker
 hosts and dead-letter reasons are chosen by callers or by failures, never trusted).
 Numbers carry ``data-*`` attributes so tests (and scrapers) can read them without parsing

@@ -39,7 +39,8 @@ from tests.support.stack import ROOT, start_api, start_worker, with_free_http_po
 pytestmark = pytest.mark.e2e
 SCREENSHOT = ROOT / "docs" / "dashboard.png"
 TRACEBACK = (
-    "Traceback (most recent call last):\n  ...\njobs.contract.errors.StorageUnavailable: The storage is unavailable."
+    "Traceback (most recent call last):\n  ...\n"
+    "jobs.contract.errors.StorageUnavailable: The storage is unavailable."
 )
 
 

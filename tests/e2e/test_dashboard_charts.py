@@ -74,7 +74,7 @@ def test_charts_draw_a_real_drain(make_settings: Callable[..., Settings], tmp_pa
             cwd=ROOT, env=process_env(settings), capture_output=True, text=True, timeout=60, check=True,
         ).stdout.strip()  # fmt: skip
         assert link.startswith(f"{base_url}/dashboard/login?token="), link
-        # virtual time runs the page's 10 s chart refresh once before the DOM is dumped (not its 15 s reload)
+        # virtual time runs the page's 10 s refresh (charts.js swaps <main>) once before the DOM is dumped
         dom = _run(chromium, "--virtual-time-budget=12000", "--dump-dom", link).stdout
         assert 'data-role="operator"' in dom, dom[:2000]
         upload = chart(dom, Queue.UPLOAD)

@@ -16,7 +16,9 @@ from jobs.services.admin.keys import dead_key, dead_messages_key, messages_key, 
 from tests.support.dead_letters import kill
 from tests.support.records import Env
 
-TRACEBACK = "Traceback (most recent call last):\n  ...\njobs.contract.errors.StorageUnavailable: storage is down"
+TRACEBACK = (
+    "Traceback (most recent call last):\n  ...\njobs.contract.errors.StorageUnavailable: storage is down"
+)
 
 
 async def ready_payloads(env: Env, queue: Queue) -> list[dict[str, Any]]:
