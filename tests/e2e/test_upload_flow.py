@@ -79,7 +79,9 @@ def test_http_upload_of_exif_rotated_jpeg_reaches_ready(any_storage_stack: Stack
         )
         assert got.status_code == 200
         assert PILImage.open(io.BytesIO(got.content)).size == (variant["width"], variant["height"])
-    assert body["sizes"]["large"] == {"url": None, "width": 720, "height": 1080}
+    assert body["sizes"]["large"] == {
+        "url": None, "width": 720, "height": 1080, "frames": 1, "still_reason": None
+    }  # fmt: skip
 
 
 def test_client_upload_and_wait(any_storage_stack: Stack) -> None:
